@@ -1,0 +1,64 @@
+//! The boundary between receivers and pipelines.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::Signal;
+
+/// A validated request, as a receiver hands it to the pipelines.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    pub signal: Signal,
+    /// Protobuf bytes of one `Export*ServiceRequest` (JSON was converted at the edge).
+    pub payload: Bytes,
+    /// Items in `payload`, counted by the receiver's wire scan.
+    pub items: usize,
+    /// The tenant the request belongs to.
+    pub tenant: Arc<str>,
+    /// Request metadata (headers) the config lets through to plugins.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// The request was accepted: the pipelines hold it now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// Items refused while the rest were accepted (OTLP partial success).
+    pub rejected_items: u64,
+    /// Why they were refused; empty when none were.
+    pub message: String,
+}
+
+/// Why the pipelines did not accept a request. Receivers map each to the
+/// OTLP status code in one place (`receiver::status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Memory (or a queue) is full: the client should retry after the hint.
+    Exhausted { retry_after: Duration, reason: String },
+    /// The data itself is unacceptable (a processor with `error_mode:
+    /// propagate` refused it): retrying will not help.
+    Invalid(String),
+    /// The collector is shutting down or a pipeline is gone: retry elsewhere/later.
+    Unavailable(String),
+}
+
+/// A boxed future, as the pipelines return from [`Ingest::ingest`].
+pub type IngestFuture = Pin<Box<dyn Future<Output = Result<Accepted, Refusal>> + Send>>;
+
+/// What a receiver hands its requests to: the pipelines of the running
+/// configuration (swapped whole on reload).
+pub trait Ingest: Send + Sync + 'static {
+    fn ingest(&self, request: IngestRequest) -> IngestFuture;
+}
+
+impl<F> Ingest for F
+where
+    F: Fn(IngestRequest) -> IngestFuture + Send + Sync + 'static,
+{
+    fn ingest(&self, request: IngestRequest) -> IngestFuture {
+        self(request)
+    }
+}

@@ -1,0 +1,155 @@
+//! Counter and gauge definitions.
+
+use std::sync::OnceLock;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Labels of a receiver's request outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// Receiver id, e.g. `otlp`.
+    pub receiver: String,
+    /// `grpc` or `http`.
+    pub transport: String,
+    /// `traces`, `metrics`, `logs`, or `unknown` when the path named none.
+    pub signal: String,
+    /// `accepted`, `partial`, `invalid`, `too_large`, `unsupported_media_type`,
+    /// `exhausted`, `unavailable`, `not_found`, `method_not_allowed`.
+    pub outcome: String,
+}
+
+/// Labels of per-receiver, per-signal item counts.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReceiverLabels {
+    pub receiver: String,
+    pub transport: String,
+    pub signal: String,
+}
+
+/// Labels naming a pipeline component.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ComponentLabels {
+    /// Pipeline id, e.g. `traces` or `metrics/tagged`.
+    pub pipeline: String,
+    /// Component id, e.g. `attributes/add_client_tag`.
+    pub component: String,
+}
+
+/// Labels of an exporter's item counts.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExporterLabels {
+    pub exporter: String,
+    pub signal: String,
+}
+
+/// Labels of a plugin call's outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginCallLabels {
+    /// Component id the plugin serves (`attributes/add_client_tag`).
+    pub component: String,
+    /// `process`, `encode`, `init`, `tick`, `flush`.
+    pub function: String,
+    /// `ok`, `rejected`, `trap`, `timeout`, `memory`.
+    pub outcome: String,
+}
+
+/// Labels of a counter a plugin reports through `host.counter-add`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginCounterLabels {
+    pub component: String,
+    pub name: String,
+}
+
+/// Every metric the collector reports about itself.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests received, by outcome.
+    pub receiver_requests: Family<RequestLabels, Counter>,
+    /// Items accepted into the pipelines.
+    pub receiver_accepted_items: Family<ReceiverLabels, Counter>,
+    /// Items refused (invalid, too large, memory exhausted, partial rejection).
+    pub receiver_refused_items: Family<ReceiverLabels, Counter>,
+    /// TLS handshakes that failed (no client certificate, wrong CA, bad protocol).
+    pub receiver_tls_handshake_failures: Family<ReceiverLabels, Counter>,
+    /// Bytes currently held by pipelines against the memory limiter's budget.
+    pub memory_in_use_bytes: Gauge,
+    /// Requests refused by the memory limiter.
+    pub memory_refused_requests: Counter,
+    /// Batches the batcher sent on, and why (size or timeout) is in the log.
+    pub batches_sent: Family<ComponentLabels, Counter>,
+    /// Items a processor dropped on purpose (filters, samplers).
+    pub processor_dropped_items: Family<ComponentLabels, Counter>,
+    /// Batches a failing processor call let through unchanged, dropped or refused,
+    /// by the pipeline's `error_mode`.
+    pub processor_failed_batches: Family<ComponentLabels, Counter>,
+    /// Plugin calls by outcome (ok, rejected, trap, timeout, memory).
+    pub plugin_calls: Family<PluginCallLabels, Counter>,
+    /// Plugin instances started (initial, after a failure, or recycled).
+    pub plugin_instances_started: Family<ComponentLabels, Counter>,
+    /// Counters plugins report through the host interface.
+    pub plugin_counter: Family<PluginCounterLabels, Counter>,
+    /// Items an exporter delivered.
+    pub exporter_sent_items: Family<ExporterLabels, Counter>,
+    /// Items an exporter gave up on after its retries.
+    pub exporter_failed_items: Family<ExporterLabels, Counter>,
+    /// Delivery attempts that failed and were retried.
+    pub exporter_retries: Family<ExporterLabels, Counter>,
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            receiver_requests: Family::default(),
+            receiver_accepted_items: Family::default(),
+            receiver_refused_items: Family::default(),
+            receiver_tls_handshake_failures: Family::default(),
+            memory_in_use_bytes: Gauge::default(),
+            memory_refused_requests: Counter::default(),
+            batches_sent: Family::default(),
+            processor_dropped_items: Family::default(),
+            processor_failed_batches: Family::default(),
+            plugin_calls: Family::default(),
+            plugin_instances_started: Family::default(),
+            plugin_counter: Family::default(),
+            exporter_sent_items: Family::default(),
+            exporter_failed_items: Family::default(),
+            exporter_retries: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register("weir_receiver_requests", "OTLP requests received, by outcome", m.receiver_requests.clone());
+        registry.register("weir_receiver_accepted_items", "Items accepted into the pipelines", m.receiver_accepted_items.clone());
+        registry.register("weir_receiver_refused_items", "Items refused by a receiver", m.receiver_refused_items.clone());
+        registry.register("weir_receiver_tls_handshake_failures", "TLS handshakes that failed", m.receiver_tls_handshake_failures.clone());
+        registry.register("weir_memory_in_use_bytes", "Bytes held by pipelines against the memory limiter's budget", m.memory_in_use_bytes.clone());
+        registry.register("weir_memory_refused_requests", "Requests refused because memory was short", m.memory_refused_requests.clone());
+        registry.register("weir_batches_sent", "Batches the batch processor sent on", m.batches_sent.clone());
+        registry.register("weir_processor_dropped_items", "Items a processor dropped on purpose", m.processor_dropped_items.clone());
+        registry.register("weir_processor_failed_batches", "Batches whose processor call failed (handled by error_mode)", m.processor_failed_batches.clone());
+        registry.register("weir_plugin_calls", "Plugin calls, by function and outcome", m.plugin_calls.clone());
+        registry.register("weir_plugin_instances_started", "Plugin instances started", m.plugin_instances_started.clone());
+        registry.register("weir_plugin_counter", "Counters reported by plugins", m.plugin_counter.clone());
+        registry.register("weir_exporter_sent_items", "Items delivered by an exporter", m.exporter_sent_items.clone());
+        registry.register("weir_exporter_failed_items", "Items an exporter gave up on", m.exporter_failed_items.clone());
+        registry.register("weir_exporter_retries", "Failed delivery attempts that were retried", m.exporter_retries.clone());
+        Metrics { registry, ..m }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// The process-wide metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}

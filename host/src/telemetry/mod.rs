@@ -1,0 +1,13 @@
+//! The collector's own telemetry: every counter and gauge Weir reports
+//! about itself is defined here, once, with its help text.
+//!
+//! Metrics are process-wide (one collector per process) and exposed in the
+//! Prometheus text format by [`server`] at `service.telemetry.metrics.address`.
+
+mod metrics;
+pub mod server;
+
+pub use metrics::{
+    ComponentLabels, ExporterLabels, Metrics, PluginCallLabels, PluginCounterLabels,
+    ReceiverLabels, RequestLabels, metrics,
+};

@@ -1,0 +1,1 @@
+//! Serves `/metrics` in the Prometheus text format.

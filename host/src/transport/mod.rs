@@ -1,0 +1,1 @@
+//! Delivery of what exporters encode.

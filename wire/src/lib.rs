@@ -1,0 +1,111 @@
+//! Allocation-free work on OTLP requests as protobuf bytes.
+//!
+//! Weir's host never decodes the OTLP tree: a batch is the bytes of an
+//! `Export{Traces,Metrics,Logs}ServiceRequest`. Two requests merge by
+//! concatenating their bytes (the top-level field is repeated); this crate
+//! counts and validates items by scanning the wire format, and splits a
+//! request into smaller ones by copying runs of bytes and writing new length
+//! prefixes.
+
+mod count;
+mod scan;
+mod split;
+
+pub use count::count_items;
+pub use scan::{Field, FieldReader, WireType};
+pub use split::split;
+
+/// An OpenTelemetry signal, naming which request type a payload holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Signal {
+    /// `ExportTraceServiceRequest`; items are spans.
+    Traces,
+    /// `ExportMetricsServiceRequest`; items are data points.
+    Metrics,
+    /// `ExportLogsServiceRequest`; items are log records.
+    Logs,
+}
+
+impl Signal {
+    /// All signals, in a fixed order.
+    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+
+    /// The name used in config and metrics: `traces`, `metrics`, `logs`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+            Signal::Logs => "logs",
+        }
+    }
+
+    /// What one item of this signal is called (`spans`, `data points`, `log records`).
+    pub fn item_name(self) -> &'static str {
+        match self {
+            Signal::Traces => "spans",
+            Signal::Metrics => "data points",
+            Signal::Logs => "log records",
+        }
+    }
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a payload is not a well-formed OTLP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    /// Byte offset in the payload where the problem was found.
+    pub offset: usize,
+    /// What is wrong, e.g. `length of field 1 runs past the end of the message`.
+    pub reason: &'static str,
+    /// Where in the tree: e.g. `resource_spans[2].scope_spans[0].spans[5]`
+    /// is reported as the path of field numbers `[1, 2, 2]` and indexes.
+    pub path: WirePath,
+}
+
+/// The location of a problem as a small fixed array of (field, index) pairs,
+/// so reporting an error allocates nothing until it is displayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WirePath {
+    steps: [(&'static str, u32); 4],
+    len: u8,
+}
+
+impl WirePath {
+    /// Appends a step (`"resource_spans"`, 2); steps past the fourth are ignored.
+    pub fn push(mut self, field: &'static str, index: u32) -> Self {
+        if (self.len as usize) < self.steps.len() {
+            self.steps[self.len as usize] = (field, index);
+            self.len += 1;
+        }
+        self
+    }
+}
+
+impl std::fmt::Display for WirePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (field, index)) in self.steps[..self.len as usize].iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{field}[{index}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.len == 0 {
+            write!(f, "{} (at byte {})", self.reason, self.offset)
+        } else {
+            write!(f, "{}: {} (at byte {})", self.path, self.reason, self.offset)
+        }
+    }
+}
+
+impl std::error::Error for WireError {}
