@@ -1,1 +1,79 @@
-fn main() {}
+//! The `weir` binary: parses the command line and reports errors with context.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use weir::cli::{CertsCommand, Cli, Command, RunArgs};
+use weir::config::{self, Config, ConfigErrors};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run(cli.run),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Validate(args)) => return validate(args),
+        Some(Command::Certs { command: CertsCommand::Generate { out, hosts, client_cn } }) => {
+            certs(out, hosts, client_cn)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("weir: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(args: &RunArgs) -> Result<Config, ConfigErrors> {
+    let environment = args.env.clone().unwrap_or_default();
+    match &args.config {
+        Some(path) => config::load_file(path, &environment),
+        None => config::load_str(
+            config::DEFAULT_CONFIG,
+            std::path::Path::new("<default config>"),
+            &environment,
+            &|name| std::env::var(name).ok(),
+        ),
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let config = match load(&args) {
+        Ok(config) => config,
+        Err(errors) => anyhow::bail!("invalid configuration:\n{errors}"),
+    };
+    weir::telemetry::logging::init(&config.telemetry);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("weir")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(weir::service::run(config))?;
+    Ok(())
+}
+
+fn validate(args: RunArgs) -> ExitCode {
+    let name = args.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<default config>".into());
+    let result = load(&args).and_then(|config| weir::service::validate(config).map(|_| ()));
+    match result {
+        Ok(()) => {
+            println!("{name}: valid");
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{name}: {} error{}", errors.0.len(), if errors.0.len() == 1 { "" } else { "s" });
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn certs(out: std::path::PathBuf, hosts: Vec<String>, client_cn: String) -> anyhow::Result<()> {
+    let certs = weir::certs::generate(&weir::certs::CertsRequest { hosts, client_cn })?;
+    for path in weir::certs::write(&certs, &out)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

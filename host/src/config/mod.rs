@@ -1,6 +1,16 @@
 //! Configuration in the OpenTelemetry Collector's YAML shape: `receivers`,
 //! `processors`, `exporters`, `plugins` and `service.pipelines`, with
-//! `${env:VAR}` substitution. Each component's struct doc is its user docs.
+//! `${env:VAR}` substitution. Each component's struct doc is its user docs;
+//! `docs/configuration.md` is the reference.
 
+mod env;
+mod error;
+mod load;
+mod model;
 pub mod receiver;
+mod tree;
 pub mod units;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use load::{DEFAULT_CONFIG, load_file, load_str};
+pub use model::*;

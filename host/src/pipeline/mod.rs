@@ -1,10 +1,23 @@
 //! Pipelines: what happens to a request once a receiver accepted its bytes.
 //!
-//! memory gate → (processors before `batch`) → batcher → processor chain →
-//! exporter fan-out. Data travels as [`Batch`]es of OTLP protobuf bytes.
+//! memory gate → processors before `batch` → batcher → processors after it →
+//! exporter queues. Data travels as [`Batch`]es of OTLP protobuf bytes and is
+//! never decoded here; plugins do that.
 
 mod batch;
+mod batcher;
+mod chain;
+mod exporter;
 mod ingest;
+mod memory;
+#[allow(clippy::module_inception)]
+mod pipeline;
+mod router;
+mod tail;
+mod topology;
 
 pub use batch::Batch;
-pub use ingest::{Accepted, Ingest, IngestRequest, Refusal};
+pub use ingest::{Accepted, Ingest, IngestFuture, IngestRequest, Refusal};
+pub use memory::{MemoryGate, MemoryPermit};
+pub use router::{Router, Routes};
+pub use topology::{LoadedPlugin, Prepared, Tasks, Topology, prepare, start};

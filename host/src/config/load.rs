@@ -1,0 +1,438 @@
+//! Reading a config file: YAML → `${env:…}` expansion → typed, validated
+//! [`Config`], collecting every error on the way.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use super::env;
+use super::error::{ConfigErrors, Errors};
+use super::model::*;
+use super::receiver::OtlpReceiverConfig;
+use super::tree::{Node, Value};
+use crate::Signal;
+use crate::plugin::{BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginLimits, PluginSource};
+
+/// The config `weir` runs with when given none: OTLP in on loopback, every
+/// signal batched and printed by the `debug` exporter.
+pub const DEFAULT_CONFIG: &str = include_str!("../../../config/default.yaml");
+
+/// Loads and validates a config file.
+pub fn load_file(path: &Path, environment: &str) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![super::ConfigError {
+            file: path.to_path_buf(),
+            path: String::new(),
+            line: None,
+            message: format!("cannot read the config file: {e}"),
+        }])
+    })?;
+    load_str(&text, path, environment, &|name| std::env::var(name).ok())
+}
+
+/// Loads and validates config text that came from `file`.
+pub fn load_str(
+    text: &str,
+    file: &Path,
+    environment: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let no_lines = |_: &str| None;
+    let mut root = match Node::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            let mut errors = Errors::new(file, &no_lines);
+            errors.add("", format!("invalid YAML: {e}"));
+            return Err(ConfigErrors(errors.list));
+        }
+    };
+    match env::expand(&mut root, lookup) {
+        Ok(unset) => {
+            for name in unset {
+                tracing::warn!(variable = name, "environment variable is not set; using an empty string");
+            }
+        }
+        Err((line, message)) => {
+            return Err(ConfigErrors(vec![super::ConfigError {
+                file: file.to_path_buf(),
+                path: String::new(),
+                line: Some(line),
+                message,
+            }]));
+        }
+    }
+    let lines = |path: &str| root.line_of(path);
+    let mut errors = Errors::new(file, &lines);
+    let config = build(&root, file, environment, &mut errors);
+    errors.into_result(config)
+}
+
+const TOP_LEVEL_KEYS: &[&str] = &["receivers", "processors", "exporters", "plugins", "service"];
+
+fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Config {
+    let top = entries(root, "", errors);
+    for (key, _) in top {
+        if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
+            errors.add(key.clone(), format!("unknown key; expected one of {}", TOP_LEVEL_KEYS.join(", ")));
+        }
+    }
+    let section = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+
+    let plugins = plugins(section("plugins"), errors);
+    let receivers = components(section("receivers"), "receivers", errors, |id, node, path, errors| {
+        match id.kind.as_str() {
+            "otlp" => typed::<OtlpReceiverConfig>(node, &path, errors).map(ReceiverConfig::Otlp),
+            other => {
+                errors.add(path, format!("unknown receiver type `{other}`; expected otlp"));
+                None
+            }
+        }
+    });
+    let processors = components(section("processors"), "processors", errors, |id, node, path, errors| {
+        match id.kind.as_str() {
+            "batch" => typed::<BatchConfig>(node, &path, errors).map(ProcessorConfig::Batch),
+            "memory_limiter" => typed::<MemoryLimiterConfig>(node, &path, errors)
+                .and_then(|c| memory_limiter_checked(c, &path, errors))
+                .map(ProcessorConfig::MemoryLimiter),
+            kind if plugins.contains_key(kind) => {
+                Some(ProcessorConfig::Plugin { plugin: kind.to_string(), config: plugin_config(node) })
+            }
+            other => {
+                let mut known = vec!["batch", "memory_limiter"];
+                known.extend(BUILTIN_PROCESSORS);
+                errors.add(
+                    path,
+                    format!(
+                        "unknown processor type `{other}`; expected {} or a type declared under `plugins:`",
+                        known.join(", ")
+                    ),
+                );
+                None
+            }
+        }
+    });
+    let exporters = components(section("exporters"), "exporters", errors, |id, node, path, errors| {
+        if plugins.contains_key(&id.kind) {
+            Some(ExporterConfig { plugin: id.kind.clone(), config: plugin_config(node) })
+        } else {
+            errors.add(
+                path,
+                format!(
+                    "unknown exporter type `{}`; expected {} or a type declared under `plugins:`",
+                    id.kind,
+                    BUILTIN_EXPORTERS.join(", ")
+                ),
+            );
+            None
+        }
+    });
+    let (pipelines, telemetry) = service(section("service"), &receivers, &processors, &exporters, errors);
+    Config {
+        file: file.to_path_buf(),
+        environment: environment.to_string(),
+        receivers,
+        processors,
+        exporters,
+        plugins,
+        pipelines,
+        telemetry,
+    }
+}
+
+/// The entries of a map node (an absent or null node has none).
+fn entries<'n>(node: &'n Node, path: &str, errors: &mut Errors) -> &'n [(String, Node)] {
+    match &node.value {
+        Value::Map(entries) => entries,
+        Value::Null => &[],
+        _ => {
+            errors.add(path, "expected a map of keys to values");
+            &[]
+        }
+    }
+}
+
+/// Deserializes a node into a typed struct, recording the precise key path
+/// of the first problem (unknown key, wrong type, missing field).
+fn typed<T: DeserializeOwned>(node: &Node, path: &str, errors: &mut Errors) -> Option<T> {
+    let json = match node.to_json() {
+        serde_json::Value::Null => serde_json::json!({}),
+        other => other,
+    };
+    match serde_path_to_error::deserialize::<_, T>(json) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            let inner = err.path().to_string();
+            let full = if inner == "." || inner.is_empty() { path.to_string() } else { format!("{path}.{inner}") };
+            errors.add(full, err.into_inner().to_string());
+            None
+        }
+    }
+}
+
+fn plugin_config(node: &Node) -> serde_json::Value {
+    match node.to_json() {
+        serde_json::Value::Null => serde_json::json!({}),
+        other => other,
+    }
+}
+
+fn components<T>(
+    section: Option<&Node>,
+    name: &str,
+    errors: &mut Errors,
+    mut each: impl FnMut(&ComponentId, &Node, String, &mut Errors) -> Option<T>,
+) -> BTreeMap<ComponentId, T> {
+    let mut out = BTreeMap::new();
+    let Some(section) = section else { return out };
+    for (key, node) in entries(section, name, errors) {
+        let path = format!("{name}.{key}");
+        match ComponentId::parse(key) {
+            Ok(id) => {
+                if let Some(value) = each(&id, node, path, errors) {
+                    out.insert(id, value);
+                }
+            }
+            Err(message) => errors.add(path, message),
+        }
+    }
+    out
+}
+
+fn memory_limiter_checked(
+    mut c: MemoryLimiterConfig,
+    path: &str,
+    errors: &mut Errors,
+) -> Option<MemoryLimiterConfig> {
+    if c.limit_mib.is_none() && c.limit_percentage.is_none() {
+        errors.add(path, "expected `limit_mib` or `limit_percentage`");
+        return None;
+    }
+    if let (Some(limit), Some(spike)) = (c.limit_mib, c.spike_limit_mib)
+        && spike >= limit
+    {
+        errors.add(
+            format!("{path}.spike_limit_mib"),
+            format!("must be less than limit_mib ({spike} >= {limit})"),
+        );
+        return None;
+    }
+    if c.limit_percentage.is_some_and(|p| p == 0 || p > 100) {
+        errors.add(format!("{path}.limit_percentage"), "expected a percentage from 1 to 100");
+        return None;
+    }
+    c.check_interval = c.check_interval.or(Some(std::time::Duration::from_secs(1)));
+    Some(c)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    path: Option<PathBuf>,
+    #[serde(default)]
+    limits: PluginLimits,
+}
+
+/// Built-in plugin types, then those declared (or overridden) under `plugins:`.
+fn plugins(section: Option<&Node>, errors: &mut Errors) -> BTreeMap<String, PluginSpec> {
+    let mut out: BTreeMap<String, PluginSpec> = BUILTIN_PROCESSORS
+        .iter()
+        .chain(BUILTIN_EXPORTERS)
+        .map(|name| {
+            (name.to_string(), PluginSpec { source: PluginSource::Builtin(name), limits: PluginLimits::default() })
+        })
+        .collect();
+    let Some(section) = section else { return out };
+    for (name, node) in entries(section, "plugins", errors) {
+        let path = format!("plugins.{name}");
+        if ComponentId::parse(name).map(|id| id.name.is_some()).unwrap_or(true) {
+            errors.add(path, "a plugin type is a word of letters, digits and `_` (no `/`)");
+            continue;
+        }
+        let Some(raw) = typed::<RawPlugin>(node, &path, errors) else { continue };
+        let source = match (raw.path, out.get(name.as_str())) {
+            (Some(file), _) => PluginSource::File(file),
+            (None, Some(builtin)) => builtin.source.clone(),
+            (None, None) => {
+                errors.add(path, "expected `path` to the plugin's .wasm component");
+                continue;
+            }
+        };
+        out.insert(name.clone(), PluginSpec { source, limits: raw.limits });
+    }
+    out
+}
+
+type Pipelines = BTreeMap<PipelineId, PipelineConfig>;
+
+fn service(
+    section: Option<&Node>,
+    receivers: &BTreeMap<ComponentId, ReceiverConfig>,
+    processors: &BTreeMap<ComponentId, ProcessorConfig>,
+    exporters: &BTreeMap<ComponentId, ExporterConfig>,
+    errors: &mut Errors,
+) -> (Pipelines, TelemetryConfig) {
+    let mut pipelines = BTreeMap::new();
+    let mut telemetry = TelemetryConfig::default();
+    let Some(section) = section else {
+        errors.add("service", "missing: expected `service.pipelines`");
+        return (pipelines, telemetry);
+    };
+    let mut saw_pipelines = false;
+    for (key, node) in entries(section, "service", errors) {
+        match key.as_str() {
+            "pipelines" => {
+                saw_pipelines = true;
+                for (id, node) in entries(node, "service.pipelines", errors) {
+                    let path = format!("service.pipelines.{id}");
+                    let Some(pipeline_id) = pipeline_id(id, &path, errors) else { continue };
+                    if let Some(p) = pipeline(node, &path, receivers, processors, exporters, errors) {
+                        pipelines.insert(pipeline_id, p);
+                    }
+                }
+            }
+            "telemetry" => telemetry = telemetry_config(node, errors),
+            other => errors.add(format!("service.{other}"), "unknown key; expected pipelines or telemetry"),
+        }
+    }
+    if !saw_pipelines || pipelines.is_empty() && errors.list.is_empty() {
+        errors.add("service.pipelines", "expected at least one pipeline (traces, metrics or logs)");
+    }
+    (pipelines, telemetry)
+}
+
+fn pipeline_id(id: &str, path: &str, errors: &mut Errors) -> Option<PipelineId> {
+    let (signal, name) = match id.split_once('/') {
+        Some((s, n)) => (s, Some(n.to_string())),
+        None => (id, None),
+    };
+    let signal = match signal {
+        "traces" => Signal::Traces,
+        "metrics" => Signal::Metrics,
+        "logs" => Signal::Logs,
+        other => {
+            errors.add(path, format!("unknown signal `{other}`; a pipeline id is traces, metrics or logs[/name]"));
+            return None;
+        }
+    };
+    if name.as_deref() == Some("") {
+        errors.add(path, "the name after `/` must not be empty");
+        return None;
+    }
+    Some(PipelineId { signal, name })
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    #[serde(default)]
+    receivers: Vec<String>,
+    #[serde(default)]
+    processors: Vec<String>,
+    #[serde(default)]
+    exporters: Vec<String>,
+    #[serde(default)]
+    error_mode: ErrorMode,
+}
+
+fn pipeline(
+    node: &Node,
+    path: &str,
+    receivers: &BTreeMap<ComponentId, ReceiverConfig>,
+    processors: &BTreeMap<ComponentId, ProcessorConfig>,
+    exporters: &BTreeMap<ComponentId, ExporterConfig>,
+    errors: &mut Errors,
+) -> Option<PipelineConfig> {
+    let raw = typed::<RawPipeline>(node, path, errors)?;
+    let before = errors.list.len();
+    let mut resolve = |list: &[String], kind: &str, defined: &dyn Fn(&ComponentId) -> bool| {
+        let mut ids = Vec::new();
+        if list.is_empty() && kind != "processors" {
+            errors.add(format!("{path}.{kind}"), format!("expected at least one of the {kind} defined above"));
+        }
+        for (i, text) in list.iter().enumerate() {
+            let at = format!("{path}.{kind}[{i}]");
+            match ComponentId::parse(text) {
+                Ok(id) if defined(&id) => {
+                    if ids.contains(&id) {
+                        errors.add(at, format!("`{id}` is listed twice"));
+                    } else {
+                        ids.push(id);
+                    }
+                }
+                Ok(id) => errors.add(at, format!("`{id}` is not defined under `{kind}:`")),
+                Err(message) => errors.add(at, message),
+            }
+        }
+        ids
+    };
+    let receivers = resolve(&raw.receivers, "receivers", &|id| receivers.contains_key(id));
+    let processor_ids = resolve(&raw.processors, "processors", &|id| processors.contains_key(id));
+    let exporters = resolve(&raw.exporters, "exporters", &|id| exporters.contains_key(id));
+    let batches = processor_ids.iter().filter(|id| id.kind == "batch").count();
+    if batches > 1 {
+        errors.add(format!("{path}.processors"), "at most one batch processor per pipeline");
+    }
+    (errors.list.len() == before).then_some(PipelineConfig {
+        receivers,
+        processors: processor_ids,
+        exporters,
+        error_mode: raw.error_mode,
+    })
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    #[serde(default)]
+    metrics: RawTelemetryMetrics,
+    #[serde(default)]
+    logs: RawTelemetryLogs,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetryMetrics {
+    address: Option<String>,
+    level: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetryLogs {
+    level: Option<String>,
+    encoding: Option<String>,
+}
+
+fn telemetry_config(node: &Node, errors: &mut Errors) -> TelemetryConfig {
+    let mut out = TelemetryConfig::default();
+    let Some(raw) = typed::<RawTelemetry>(node, "service.telemetry", errors) else { return out };
+    if let Some(address) = raw.metrics.address {
+        out.metrics_address = Some(address);
+    }
+    match raw.metrics.level.as_deref() {
+        None | Some("basic" | "normal" | "detailed") => {}
+        Some("none") => out.metrics_address = None,
+        Some(other) => errors.add(
+            "service.telemetry.metrics.level",
+            format!("unknown level `{other}`; expected none, basic, normal or detailed"),
+        ),
+    }
+    match raw.logs.level.as_deref() {
+        None => {}
+        Some(level @ ("debug" | "info" | "warn" | "error")) => out.log_level = level.into(),
+        Some(other) => errors.add(
+            "service.telemetry.logs.level",
+            format!("unknown level `{other}`; expected debug, info, warn or error"),
+        ),
+    }
+    match raw.logs.encoding.as_deref() {
+        None | Some("console") => {}
+        Some("json") => out.log_json = true,
+        Some(other) => errors.add(
+            "service.telemetry.logs.encoding",
+            format!("unknown encoding `{other}`; expected console or json"),
+        ),
+    }
+    out
+}

@@ -1,0 +1,194 @@
+//! The validated configuration the service is built from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::receiver::OtlpReceiverConfig;
+use crate::Signal;
+use crate::plugin::{PluginLimits, PluginSource};
+
+/// A component id: `type` or `type/name`, as in `attributes/add_client_tag`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ComponentId {
+    pub kind: String,
+    pub name: Option<String>,
+}
+
+impl ComponentId {
+    /// Parses `type[/name]`; the type is a word of letters, digits and `_`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (kind, name) = match text.split_once('/') {
+            Some((kind, name)) => (kind, Some(name)),
+            None => (text, None),
+        };
+        let kind_ok = kind.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !kind_ok {
+            return Err(format!(
+                "`{text}` is not a component id: expected `type` or `type/name`, the type made of letters, digits and `_`"
+            ));
+        }
+        if let Some(name) = name
+            && (name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '.'))
+        {
+            return Err(format!("`{text}`: the name after `/` must be non-empty, without spaces or dots"));
+        }
+        Ok(ComponentId { kind: kind.to_string(), name: name.map(str::to_string) })
+    }
+}
+
+impl fmt::Display for ComponentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{}/{name}", self.kind),
+            None => f.write_str(&self.kind),
+        }
+    }
+}
+
+/// A pipeline id: `traces`, `metrics/tagged`, ...
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PipelineId {
+    pub signal: Signal,
+    pub name: Option<String>,
+}
+
+impl fmt::Display for PipelineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{}/{name}", self.signal),
+            None => f.write_str(self.signal.as_str()),
+        }
+    }
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from (or `<default>` for the embedded config).
+    pub file: PathBuf,
+    /// The environment name from `--env`, passed to plugins.
+    pub environment: String,
+    pub receivers: BTreeMap<ComponentId, ReceiverConfig>,
+    pub processors: BTreeMap<ComponentId, ProcessorConfig>,
+    pub exporters: BTreeMap<ComponentId, ExporterConfig>,
+    /// Plugin types by name: built-ins, and those declared under `plugins:`.
+    pub plugins: BTreeMap<String, PluginSpec>,
+    pub pipelines: BTreeMap<PipelineId, PipelineConfig>,
+    pub telemetry: TelemetryConfig,
+}
+
+/// A receiver's settings, by type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReceiverConfig {
+    Otlp(OtlpReceiverConfig),
+}
+
+/// A processor's settings, by type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProcessorConfig {
+    /// The host's batcher.
+    Batch(BatchConfig),
+    /// The host's memory gate.
+    MemoryLimiter(MemoryLimiterConfig),
+    /// A processor served by a plugin; `config` is its YAML block as JSON.
+    Plugin { plugin: String, config: serde_json::Value },
+}
+
+/// An exporter: a plugin (the encoder) and its YAML block, which also holds
+/// the host-owned delivery keys (`path` for file destinations).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExporterConfig {
+    pub plugin: String,
+    pub config: serde_json::Value,
+}
+
+/// Where a plugin type's component comes from, and its limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginSpec {
+    pub source: PluginSource,
+    pub limits: PluginLimits,
+}
+
+/// One entry of `service.pipelines`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineConfig {
+    pub receivers: Vec<ComponentId>,
+    pub processors: Vec<ComponentId>,
+    pub exporters: Vec<ComponentId>,
+    pub error_mode: ErrorMode,
+}
+
+/// What a pipeline does with a batch whose processor call failed (trap,
+/// timeout, memory cap, or the plugin rejected it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorMode {
+    /// Pass the batch on unchanged and log the failure (default).
+    #[default]
+    Ignore,
+    /// Pass the batch on unchanged without logging.
+    Silent,
+    /// Stop the batch: refused to the client (`INVALID_ARGUMENT` / 400)
+    /// when it fails before batching, dropped and counted after it.
+    Propagate,
+}
+
+/// `processors: batch`: the Go collector's batch processor.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Items that trigger sending a batch before `timeout`; 0 sends only on timeout. Default 8192.
+    pub send_batch_size: usize,
+    /// Most items in one batch; larger batches are split. 0 = no limit (default).
+    pub send_batch_max_size: usize,
+    /// Longest a partial batch waits before it is sent. Default `200ms`.
+    #[serde(deserialize_with = "super::units::duration")]
+    pub timeout: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig { send_batch_size: 8192, send_batch_max_size: 0, timeout: Duration::from_millis(200) }
+    }
+}
+
+/// `processors: memory_limiter`. Weir accounts the exact bytes pipelines
+/// hold; a request that would take them past `limit - spike_limit` is
+/// refused with `RESOURCE_EXHAUSTED` / 429 and a retry hint.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryLimiterConfig {
+    /// Accepted for compatibility: accounting is exact, there is nothing to poll.
+    #[serde(deserialize_with = "super::units::opt_duration")]
+    pub check_interval: Option<Duration>,
+    /// Hard limit, MiB.
+    pub limit_mib: Option<u64>,
+    /// Headroom kept below the limit, MiB. Default 20% of the limit.
+    pub spike_limit_mib: Option<u64>,
+    /// Limit as a percentage of the machine's (or cgroup's) memory.
+    pub limit_percentage: Option<u64>,
+    /// Headroom as a percentage of the machine's memory.
+    pub spike_limit_percentage: Option<u64>,
+}
+
+/// `service.telemetry`: where the collector reports about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelemetryConfig {
+    /// `metrics.address`: where `/metrics` is served; `None` when `metrics.level: none`.
+    pub metrics_address: Option<String>,
+    /// `logs.level`: `debug`, `info` (default), `warn`, `error`.
+    pub log_level: String,
+    /// `logs.encoding`: `console` (default) or `json`.
+    pub log_json: bool,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig { metrics_address: Some("127.0.0.1:8888".into()), log_level: "info".into(), log_json: false }
+    }
+}

@@ -1,0 +1,68 @@
+//! One running pipeline: memory gate → processors before the batcher →
+//! batcher → (tail) processors after it → exporters.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::batch::Batch;
+use super::chain::Chain;
+use super::ingest::{Accepted, IngestRequest, Refusal};
+use super::memory::MemoryGate;
+use super::tail::Tail;
+
+/// The entry of a pipeline, as the router calls it.
+pub struct Pipeline {
+    pub id: Arc<str>,
+    /// `memory_limiter`, if the pipeline lists one.
+    pub gate: Option<Arc<MemoryGate>>,
+    /// Processors listed before `batch` (run per request).
+    pub head: Chain,
+    /// The batcher's input, if the pipeline lists `batch`.
+    pub batcher: Option<mpsc::Sender<Batch>>,
+    /// Processors after `batch` and the exporters.
+    pub tail: Arc<Tail>,
+}
+
+impl Pipeline {
+    /// Admits a request: its bytes are held against the memory gate until
+    /// the last batch carrying them is exported.
+    pub async fn accept(&self, request: IngestRequest) -> Result<Accepted, Refusal> {
+        // Memory first: refuse before doing any work on what we cannot hold.
+        let permit = match &self.gate {
+            Some(gate) => vec![Arc::new(gate.try_acquire(request.payload.len())?)],
+            None => Vec::new(),
+        };
+        let batch = Batch {
+            signal: request.signal,
+            payload: request.payload,
+            items: request.items,
+            tenant: request.tenant,
+            metadata: Arc::new(request.metadata),
+            permits: permit,
+        };
+        // Processors before `batch` run on the request itself, so a
+        // `propagate` failure can still be refused to the client.
+        let batches = self
+            .head
+            .run(batch)
+            .await
+            .map_err(|p| Refusal::Invalid(format!("processor {} refused the data: {}", p.component, p.reason)))?;
+        match &self.batcher {
+            Some(batcher) => {
+                for batch in batches {
+                    batcher
+                        .send(batch)
+                        .await
+                        .map_err(|_| Refusal::Unavailable(format!("pipeline {} is shutting down", self.id)))?;
+                }
+            }
+            None => {
+                for batch in batches {
+                    self.tail.deliver(batch).await;
+                }
+            }
+        }
+        Ok(Accepted::default())
+    }
+}

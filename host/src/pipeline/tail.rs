@@ -1,0 +1,41 @@
+//! The rest of a pipeline after the batcher: its remaining processors, then
+//! the exporter fan-out.
+
+use std::sync::Arc;
+
+use super::batch::Batch;
+use super::chain::{Chain, Propagated};
+use super::exporter::ExporterHandle;
+use crate::telemetry::{ComponentLabels, metrics};
+
+/// Processors after the batcher, and the exporters of the pipeline.
+pub struct Tail {
+    pub chain: Chain,
+    pub exporters: Vec<Arc<ExporterHandle>>,
+}
+
+impl Tail {
+    /// Processes a batch and queues it at every exporter.
+    pub async fn deliver(&self, batch: Batch) {
+        match self.chain.run(batch).await {
+            Ok(batches) => self.export(batches).await,
+            Err(Propagated { component, reason }) => {
+                // Already acknowledged to the client: all that is left is to count it.
+                metrics()
+                    .processor_failed_batches
+                    .get_or_create(&ComponentLabels { pipeline: self.chain.pipeline.to_string(), component: component.clone() })
+                    .inc();
+                tracing::error!(pipeline = &*self.chain.pipeline, processor = component, "dropping a batch (error_mode: propagate): {reason}");
+            }
+        }
+    }
+
+    /// Queues batches at every exporter (waiting while a queue is full).
+    pub async fn export(&self, batches: Vec<Batch>) {
+        for batch in batches {
+            for exporter in &self.exporters {
+                exporter.enqueue(batch.clone()).await;
+            }
+        }
+    }
+}

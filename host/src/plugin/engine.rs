@@ -1,0 +1,139 @@
+//! The one wasmtime engine of the process, its linkers and its epoch clock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+use super::bindings::{ExporterPlugin, ExporterPluginPre, ProcessorPlugin, ProcessorPluginPre};
+use super::error::LoadError;
+use super::limits::PluginLimits;
+use super::pool::{ExporterPool, ProcessorPool};
+use super::state::PluginState;
+
+/// How often the epoch advances; call deadlines are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Compiles components and makes instance pools for configured components.
+#[derive(Clone)]
+pub struct PluginEngine {
+    engine: Engine,
+    processor_linker: Arc<Linker<PluginState>>,
+    exporter_linker: Arc<Linker<PluginState>>,
+    _clock: Arc<EpochClock>,
+}
+
+impl PluginEngine {
+    pub fn new() -> Result<Self, LoadError> {
+        let mut config = Config::new();
+        // Deadlines: a looping plugin is stopped at its next epoch check.
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| LoadError::Start {
+            name: "engine".into(),
+            reason: format!("{e:#}"),
+        })?;
+        let link_err = |world: &'static str| {
+            move |e: wasmtime::Error| LoadError::Link {
+                name: "host".into(),
+                world,
+                reason: format!("{e:#}"),
+            }
+        };
+        let mut processor_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut processor_linker).map_err(link_err("processor"))?;
+        ProcessorPlugin::add_to_linker::<_, HasSelf<_>>(&mut processor_linker, |s| s)
+            .map_err(link_err("processor"))?;
+        let mut exporter_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut exporter_linker).map_err(link_err("exporter"))?;
+        ExporterPlugin::add_to_linker::<_, HasSelf<_>>(&mut exporter_linker, |s| s)
+            .map_err(link_err("exporter"))?;
+        let clock = EpochClock::start(engine.clone());
+        Ok(PluginEngine {
+            engine,
+            processor_linker: Arc::new(processor_linker),
+            exporter_linker: Arc::new(exporter_linker),
+            _clock: clock,
+        })
+    }
+
+    /// Compiles a component (the costly step: ~100-500 ms); do it once per file.
+    pub fn compile(&self, name: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+        Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile {
+            name: name.into(),
+            reason: format!("{e:#}"),
+        })
+    }
+
+    /// A pool of processor instances for one configured component; starts
+    /// the first instance, so a bad config is reported now.
+    pub fn processor_pool(
+        &self,
+        plugin: &str,
+        component_id: &str,
+        component: &Component,
+        config_json: String,
+        limits: PluginLimits,
+    ) -> Result<ProcessorPool, LoadError> {
+        let pre = self
+            .processor_linker
+            .instantiate_pre(component)
+            .and_then(ProcessorPluginPre::new)
+            .map_err(|e| LoadError::Link {
+                name: plugin.into(),
+                world: "processor-plugin",
+                reason: format!("{e:#}"),
+            })?;
+        ProcessorPool::start(self.engine.clone(), pre, component_id, config_json, limits)
+    }
+
+    /// A pool of exporter instances for one configured component.
+    pub fn exporter_pool(
+        &self,
+        plugin: &str,
+        component_id: &str,
+        component: &Component,
+        config_json: String,
+        limits: PluginLimits,
+    ) -> Result<ExporterPool, LoadError> {
+        let pre = self
+            .exporter_linker
+            .instantiate_pre(component)
+            .and_then(ExporterPluginPre::new)
+            .map_err(|e| LoadError::Link {
+                name: plugin.into(),
+                world: "exporter-plugin",
+                reason: format!("{e:#}"),
+            })?;
+        ExporterPool::start(self.engine.clone(), pre, component_id, config_json, limits)
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
+struct EpochClock {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochClock {
+    fn start(engine: Engine) -> Arc<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("weir-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("cannot start the epoch thread");
+        Arc::new(EpochClock { stop })
+    }
+}
+
+impl Drop for EpochClock {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
