@@ -1,7 +1,7 @@
 //! Reading a config file: YAML → `${env:…}` expansion → typed, validated
 //! [`Config`], collecting every error on the way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -127,7 +127,18 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
             None
         }
     });
-    let (pipelines, telemetry) = service(section("service"), &receivers, &processors, &exporters, errors);
+    // References are checked against what is declared, valid or not, so one
+    // bad component is reported once, not again at every pipeline naming it.
+    let declared = |name: &str| -> BTreeSet<ComponentId> {
+        section(name)
+            .map(|node| match &node.value {
+                Value::Map(entries) => entries.iter().filter_map(|(k, _)| ComponentId::parse(k).ok()).collect(),
+                _ => BTreeSet::new(),
+            })
+            .unwrap_or_default()
+    };
+    let (pipelines, telemetry) =
+        service(section("service"), &declared("receivers"), &declared("processors"), &declared("exporters"), errors);
     Config {
         file: file.to_path_buf(),
         environment: environment.to_string(),
@@ -267,9 +278,9 @@ type Pipelines = BTreeMap<PipelineId, PipelineConfig>;
 
 fn service(
     section: Option<&Node>,
-    receivers: &BTreeMap<ComponentId, ReceiverConfig>,
-    processors: &BTreeMap<ComponentId, ProcessorConfig>,
-    exporters: &BTreeMap<ComponentId, ExporterConfig>,
+    receivers: &BTreeSet<ComponentId>,
+    processors: &BTreeSet<ComponentId>,
+    exporters: &BTreeSet<ComponentId>,
     errors: &mut Errors,
 ) -> (Pipelines, TelemetryConfig) {
     let mut pipelines = BTreeMap::new();
@@ -338,9 +349,9 @@ struct RawPipeline {
 fn pipeline(
     node: &Node,
     path: &str,
-    receivers: &BTreeMap<ComponentId, ReceiverConfig>,
-    processors: &BTreeMap<ComponentId, ProcessorConfig>,
-    exporters: &BTreeMap<ComponentId, ExporterConfig>,
+    receivers: &BTreeSet<ComponentId>,
+    processors: &BTreeSet<ComponentId>,
+    exporters: &BTreeSet<ComponentId>,
     errors: &mut Errors,
 ) -> Option<PipelineConfig> {
     let raw = typed::<RawPipeline>(node, path, errors)?;
@@ -366,9 +377,9 @@ fn pipeline(
         }
         ids
     };
-    let receivers = resolve(&raw.receivers, "receivers", &|id| receivers.contains_key(id));
-    let processor_ids = resolve(&raw.processors, "processors", &|id| processors.contains_key(id));
-    let exporters = resolve(&raw.exporters, "exporters", &|id| exporters.contains_key(id));
+    let receivers = resolve(&raw.receivers, "receivers", &|id| receivers.contains(id));
+    let processor_ids = resolve(&raw.processors, "processors", &|id| processors.contains(id));
+    let exporters = resolve(&raw.exporters, "exporters", &|id| exporters.contains(id));
     let batches = processor_ids.iter().filter(|id| id.kind == "batch").count();
     if batches > 1 {
         errors.add(format!("{path}.processors"), "at most one batch processor per pipeline");

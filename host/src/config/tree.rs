@@ -33,7 +33,12 @@ impl Node {
         if text.trim().is_empty() {
             return Ok(Node { value: Value::Map(Vec::new()), line: 1 });
         }
-        let spanned: Spanned<Value> = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        // YAML 1.2 booleans, as the Go collector's parser: `y`, `on`, `no` are strings.
+        let mut options = serde_saphyr::Options::default();
+        options.strict_booleans = true;
+        options.with_snippet = false;
+        let spanned: Spanned<Value> =
+            serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())?;
         Ok(Node { value: spanned.value, line: spanned.referenced.line() as usize })
     }
 
@@ -164,6 +169,7 @@ impl<'de> Deserialize<'de> for KeyString {
             Value::String(s) => Ok(KeyString(s)),
             Value::Int(i) => Ok(KeyString(i.to_string())),
             Value::UInt(u) => Ok(KeyString(u.to_string())),
+            Value::Float(f) => Ok(KeyString(f.to_string())),
             Value::Bool(b) => Ok(KeyString(b.to_string())),
             Value::Null => Ok(KeyString("null".into())),
             _ => Err(de::Error::custom("a map key must be a scalar")),
@@ -181,7 +187,8 @@ mod tests {
         let node = Node::parse(doc).unwrap();
         assert_eq!(node.line_of("a.b"), Some(2));
         assert_eq!(node.line_of("a.c[1].y"), Some(5));
-        assert_eq!(node.line_of("a.missing"), Some(1));
+        // A missing key points at the map that lacks it (its first line).
+        assert_eq!(node.line_of("a.missing"), Some(2));
         assert_eq!(node.to_json(), serde_json::json!({"a": {"b": 1, "c": ["x", {"y": 2}]}}));
     }
 
@@ -189,5 +196,11 @@ mod tests {
     fn parse_errors_have_positions() {
         let err = Node::parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_stay_strings() {
+        let node = Node::parse("y: on\nn: true\n").unwrap();
+        assert_eq!(node.to_json(), serde_json::json!({"y": "on", "n": true}));
     }
 }

@@ -40,7 +40,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .map_err(|_| format!("`{}` is not a number in duration `{text}`", &rest[..digits]))?;
         rest = &rest[digits..];
         let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
+        let unit = rest[..unit_len].trim();
         rest = &rest[unit_len..];
         let seconds = match unit {
             "ns" => number / 1e9,
