@@ -1,0 +1,59 @@
+//! The Weir plugin SDK: WIT bindings for both plugin worlds, OTLP request
+//! types with decode/encode helpers, and attribute helpers.
+//!
+//! A processor implements [`processor::Guest`] and exports it with
+//! [`export_processor!`]; an exporter implements [`exporter::Guest`] and
+//! uses [`export_exporter!`]. Keep the plugin's logic in plain functions over
+//! the decoded types so that its unit tests run natively (host imports such
+//! as `counter-add` only work inside the sandbox).
+
+pub mod attributes;
+mod bindings;
+pub mod config;
+pub mod otlp;
+
+pub use bindings::{exporter, processor};
+
+/// Exports a type implementing [`processor::Guest`] as this component's
+/// `weir:plugin/processor` interface.
+///
+/// ```ignore
+/// struct MyProcessor;
+/// impl weir_plugin_sdk::processor::Guest for MyProcessor { /* init, process, tick, flush */ }
+/// weir_plugin_sdk::export_processor!(MyProcessor);
+/// ```
+#[macro_export]
+macro_rules! export_processor {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::processor::export!($ty with_types_in $crate::processor);
+        // Natively (unit tests) nothing is exported: the export names contain
+        // `:`, which native linkers refuse. Still check the impl exists.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$ty as $crate::processor::Guest>::init;
+        };
+    };
+}
+
+/// Exports a type implementing [`exporter::Guest`] as this component's
+/// `weir:plugin/exporter` interface.
+///
+/// ```ignore
+/// struct MyExporter;
+/// impl weir_plugin_sdk::exporter::Guest for MyExporter { /* init, encode */ }
+/// weir_plugin_sdk::export_exporter!(MyExporter);
+/// ```
+#[macro_export]
+macro_rules! export_exporter {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::exporter::export!($ty with_types_in $crate::exporter);
+        // Natively (unit tests) nothing is exported: the export names contain
+        // `:`, which native linkers refuse. Still check the impl exists.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$ty as $crate::exporter::Guest>::init;
+        };
+    };
+}
