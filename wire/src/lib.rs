@@ -6,12 +6,26 @@
 //! counts and validates items by scanning the wire format, and splits a
 //! request into smaller ones by copying runs of bytes and writing new length
 //! prefixes.
+//!
+//! - [`FieldReader`] frames the fields of one message (`scan`);
+//! - [`count_items`] counts spans, data points or log records and validates
+//!   the framing on the way (`count`);
+//! - [`merge`] / [`merge_into`] concatenate requests (`merge`);
+//! - [`split()`] cuts a request into requests of at most N items (`split`).
+//!
+//! Which fields lead from a request to its items is written down once, in
+//! `shape`.
 
 mod count;
+mod merge;
 mod scan;
+mod shape;
 mod split;
+#[cfg(test)]
+mod testdata;
 
 pub use count::count_items;
+pub use merge::{merge, merge_into};
 pub use scan::{Field, FieldReader, WireType};
 pub use split::split;
 
@@ -75,7 +89,28 @@ pub struct WirePath {
     len: u8,
 }
 
+impl WireError {
+    pub(crate) fn new(offset: usize, reason: &'static str, path: WirePath) -> Self {
+        WireError {
+            offset,
+            reason,
+            path,
+        }
+    }
+
+    /// The same error, located at `path` (the scanner knows offsets, not paths).
+    pub(crate) fn at(mut self, path: WirePath) -> Self {
+        self.path = path;
+        self
+    }
+}
+
 impl WirePath {
+    /// The (field, index) steps from the request down, outermost first.
+    pub fn steps(&self) -> &[(&'static str, u32)] {
+        &self.steps[..self.len as usize]
+    }
+
     /// Appends a step (`"resource_spans"`, 2); steps past the fourth are ignored.
     pub fn push(mut self, field: &'static str, index: u32) -> Self {
         if (self.len as usize) < self.steps.len() {
@@ -103,7 +138,11 @@ impl std::fmt::Display for WireError {
         if self.path.len == 0 {
             write!(f, "{} (at byte {})", self.reason, self.offset)
         } else {
-            write!(f, "{}: {} (at byte {})", self.path, self.reason, self.offset)
+            write!(
+                f,
+                "{}: {} (at byte {})",
+                self.path, self.reason, self.offset
+            )
         }
     }
 }
