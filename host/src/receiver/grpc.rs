@@ -72,13 +72,23 @@ struct GrpcReceiver {
 pub fn handler(id: &str, limit: u64, ingest: Arc<dyn Ingest>) -> Handler {
     let receiver = Arc::new(GrpcReceiver {
         limit: usize::try_from(limit).unwrap_or(usize::MAX),
-        exporter: Exporter { ingest, recorder: Recorder { receiver: id.into(), transport: "grpc" } },
+        exporter: Exporter {
+            ingest,
+            recorder: Recorder {
+                receiver: id.into(),
+                transport: "grpc",
+            },
+        },
     });
     Arc::new(move |conn, request| Box::pin(receiver.clone().handle(conn, request)))
 }
 
 impl GrpcReceiver {
-    async fn handle(self: Arc<Self>, conn: Arc<ConnectionInfo>, request: Request<Incoming>) -> Response<tonic::body::Body> {
+    async fn handle(
+        self: Arc<Self>,
+        conn: Arc<ConnectionInfo>,
+        request: Request<Incoming>,
+    ) -> Response<tonic::body::Body> {
         // Route by path, as tonic's generated servers do.
         let signal = match request.uri().path() {
             TRACES => Signal::Traces,
@@ -92,7 +102,12 @@ impl GrpcReceiver {
         };
         let limit = self.limit;
         let exported = Arc::new(AtomicBool::new(false));
-        let method = Export { receiver: self.clone(), signal, conn, exported: exported.clone() };
+        let method = Export {
+            receiver: self.clone(),
+            signal,
+            conn,
+            exported: exported.clone(),
+        };
         // Framing, gzip, and the limit on the decompressed message are tonic's.
         let mut grpc = tonic::server::Grpc::new(RawCodec)
             .accept_compressed(CompressionEncoding::Gzip)
@@ -105,15 +120,21 @@ impl GrpcReceiver {
         }
         // tonic refused the request before our method ran (size, framing): count it,
         // and say RESOURCE_EXHAUSTED for an oversized message as grpc-go does.
-        let status = Status::from_header_map(response.headers()).unwrap_or_else(|| Status::internal("request refused"));
+        let status = Status::from_header_map(response.headers())
+            .unwrap_or_else(|| Status::internal("request refused"));
         let rejection = match status.code() {
             Code::OutOfRange | Code::ResourceExhausted => Rejection::new(
                 Outcome::TooLarge,
-                format!("request message too large (limit {limit} bytes): {}", status.message()),
+                format!(
+                    "request message too large (limit {limit} bytes): {}",
+                    status.message()
+                ),
             ),
             _ => Rejection::new(Outcome::Invalid, status.message()),
         };
-        self.exporter.recorder.record(Some(signal), rejection.outcome, 0, 0);
+        self.exporter
+            .recorder
+            .record(Some(signal), rejection.outcome, 0, 0);
         rejection.to_grpc().into_http()
     }
 }
@@ -148,5 +169,9 @@ fn response_bytes(signal: Signal, accepted: &Accepted) -> Bytes {
         return Bytes::new();
     }
     let rejected = i64::try_from(accepted.rejected_items).unwrap_or(i64::MAX);
-    Bytes::from(reply::protobuf_partial(signal, rejected, accepted.message.clone()))
+    Bytes::from(reply::protobuf_partial(
+        signal,
+        rejected,
+        accepted.message.clone(),
+    ))
 }

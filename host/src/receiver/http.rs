@@ -31,7 +31,13 @@ pub fn handler(id: &str, config: &HttpServerConfig, ingest: Arc<dyn Ingest>) -> 
             (config.logs_url_path.clone(), Signal::Logs),
         ],
         limit: usize::try_from(config.max_request_body_size).unwrap_or(usize::MAX),
-        exporter: Exporter { ingest, recorder: Recorder { receiver: id.into(), transport: "http" } },
+        exporter: Exporter {
+            ingest,
+            recorder: Recorder {
+                receiver: id.into(),
+                transport: "http",
+            },
+        },
     });
     Arc::new(move |conn, request| {
         let receiver = receiver.clone();
@@ -40,14 +46,24 @@ pub fn handler(id: &str, config: &HttpServerConfig, ingest: Arc<dyn Ingest>) -> 
 }
 
 impl HttpReceiver {
-    async fn handle(&self, conn: Arc<ConnectionInfo>, request: Request<Incoming>) -> Response<tonic::body::Body> {
+    async fn handle(
+        &self,
+        conn: Arc<ConnectionInfo>,
+        request: Request<Incoming>,
+    ) -> Response<tonic::body::Body> {
         // Errors before we know the format answer in protobuf, OTLP's default.
         let format = Format::from_headers(request.headers()).unwrap_or(Format::Protobuf);
-        let signal = self.routes.iter().find(|(path, _)| path == request.uri().path()).map(|(_, s)| *s);
+        let signal = self
+            .routes
+            .iter()
+            .find(|(path, _)| path == request.uri().path())
+            .map(|(_, s)| *s);
         match self.receive(signal, &conn, request).await {
             Ok((signal, accepted)) => reply::accepted(signal, format, &accepted),
             Err(Early(rejection)) => {
-                self.exporter.recorder.record(signal, rejection.outcome, 0, 0);
+                self.exporter
+                    .recorder
+                    .record(signal, rejection.outcome, 0, 0);
                 reply::rejected(format, &rejection)
             }
             Err(Counted(rejection)) => reply::rejected(format, &rejection),
@@ -62,10 +78,18 @@ impl HttpReceiver {
         request: Request<Incoming>,
     ) -> Result<(Signal, crate::pipeline::Accepted), Failure> {
         // Only the three signal paths exist.
-        let signal = signal.ok_or_else(|| Early(Rejection::new(Outcome::NotFound, format!("no OTLP endpoint at {}", request.uri().path()))))?;
+        let signal = signal.ok_or_else(|| {
+            Early(Rejection::new(
+                Outcome::NotFound,
+                format!("no OTLP endpoint at {}", request.uri().path()),
+            ))
+        })?;
         // OTLP/HTTP is POST only.
         if request.method() != Method::POST {
-            return Err(Early(Rejection::new(Outcome::MethodNotAllowed, format!("method {} not allowed: use POST", request.method()))));
+            return Err(Early(Rejection::new(
+                Outcome::MethodNotAllowed,
+                format!("method {} not allowed: use POST", request.method()),
+            )));
         }
         // Protobuf or JSON; anything else is a 415.
         let format = Format::from_headers(request.headers()).map_err(Early)?;
@@ -73,14 +97,20 @@ impl HttpReceiver {
         let encoding = Encoding::from_headers(request.headers()).map_err(Early)?;
         // The body, decompressed, within max_request_body_size (413 past it).
         let (parts, incoming) = request.into_parts();
-        let bytes = body::read(incoming, &parts.headers, encoding, self.limit).await.map_err(Early)?;
+        let bytes = body::read(incoming, &parts.headers, encoding, self.limit)
+            .await
+            .map_err(Early)?;
         // JSON becomes protobuf here, once; the pipelines see only protobuf.
         let payload = match format {
             Format::Protobuf => bytes,
             Format::Json => json::to_protobuf(signal, &bytes).map_err(Early)?,
         };
         // Validate, ingest and count (recorded by the exporter).
-        let accepted = self.exporter.export(signal, payload, conn).await.map_err(Counted)?;
+        let accepted = self
+            .exporter
+            .export(signal, payload, conn)
+            .await
+            .map_err(Counted)?;
         Ok((signal, accepted))
     }
 }
@@ -95,14 +125,24 @@ use Failure::{Counted, Early};
 impl Format {
     /// The format `Content-Type` names, parameters (`; charset=utf-8`) ignored.
     pub fn from_headers(headers: &HeaderMap) -> Result<Format, Rejection> {
-        let value = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let value = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match essence.as_str() {
             "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
             "application/json" => Ok(Format::Json),
             _ => Err(Rejection::new(
                 Outcome::UnsupportedMediaType,
-                format!("unsupported Content-Type `{value}`: expected application/x-protobuf or application/json"),
+                format!(
+                    "unsupported Content-Type `{value}`: expected application/x-protobuf or application/json"
+                ),
             )),
         }
     }

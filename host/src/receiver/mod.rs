@@ -43,13 +43,22 @@ pub use tls::{TlsError, TlsReloader};
 pub enum ReceiverError {
     /// The endpoint is not `host:port`, or the host does not resolve.
     #[error("receiver {receiver}: invalid {transport} endpoint `{endpoint}`: {reason}")]
-    Endpoint { receiver: String, transport: &'static str, endpoint: String, reason: String },
+    Endpoint {
+        receiver: String,
+        transport: &'static str,
+        endpoint: String,
+        reason: String,
+    },
     /// Binding the listening socket failed (in use, permission, no such address).
     #[error("cannot listen on {endpoint}: {reason}")]
     Bind { endpoint: String, reason: String },
     /// The TLS material could not be loaded.
     #[error("receiver {receiver} ({transport}): {source}")]
-    Tls { receiver: String, transport: &'static str, source: TlsError },
+    Tls {
+        receiver: String,
+        transport: &'static str,
+        source: TlsError,
+    },
     /// Neither `grpc` nor `http` is configured.
     #[error("receiver {0}: no protocols configured (expected `grpc`, `http` or both)")]
     NoProtocols(String),
@@ -103,23 +112,52 @@ pub async fn start(
         return Err(ReceiverError::NoProtocols(id.to_string()));
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut running = RunningReceiver { grpc_addr: None, http_addr: None, tls: Vec::new(), tasks: JoinSet::new() };
+    let mut running = RunningReceiver {
+        grpc_addr: None,
+        http_addr: None,
+        tls: Vec::new(),
+        tasks: JoinSet::new(),
+    };
 
     if let Some(grpc) = &protocols.grpc {
         let listener = bind(id, "grpc", &grpc.endpoint).await?;
         running.grpc_addr = listener.local_addr().ok();
-        let tls = load_tls(id, "grpc", grpc.tls.as_ref(), tls::Alpn::Grpc, &mut running.tls)?;
+        let tls = load_tls(
+            id,
+            "grpc",
+            grpc.tls.as_ref(),
+            tls::Alpn::Grpc,
+            &mut running.tls,
+        )?;
         let handler = grpc::handler(id, grpc.max_message_bytes(), ingest.clone());
-        let opts = server::ServeOptions { receiver: id.into(), transport: "grpc", http2_only: true };
-        running.tasks.spawn(server::serve(listener, tls, handler, opts, stop_rx.clone()));
+        let opts = server::ServeOptions {
+            receiver: id.into(),
+            transport: "grpc",
+            http2_only: true,
+        };
+        running
+            .tasks
+            .spawn(server::serve(listener, tls, handler, opts, stop_rx.clone()));
     }
     if let Some(http) = &protocols.http {
         let listener = bind(id, "http", &http.endpoint).await?;
         running.http_addr = listener.local_addr().ok();
-        let tls = load_tls(id, "http", http.tls.as_ref(), tls::Alpn::Http, &mut running.tls)?;
+        let tls = load_tls(
+            id,
+            "http",
+            http.tls.as_ref(),
+            tls::Alpn::Http,
+            &mut running.tls,
+        )?;
         let handler = http::handler(id, http, ingest.clone());
-        let opts = server::ServeOptions { receiver: id.into(), transport: "http", http2_only: false };
-        running.tasks.spawn(server::serve(listener, tls, handler, opts, stop_rx.clone()));
+        let opts = server::ServeOptions {
+            receiver: id.into(),
+            transport: "http",
+            http2_only: false,
+        };
+        running
+            .tasks
+            .spawn(server::serve(listener, tls, handler, opts, stop_rx.clone()));
     }
     // The signal is relayed through a watch channel so every listener and
     // connection task sees it.
@@ -170,9 +208,15 @@ fn load_tls(
     alpn: tls::Alpn,
     handles: &mut Vec<TlsReloader>,
 ) -> Result<Option<TlsReloader>> {
-    let Some(config) = config else { return Ok(None) };
-    let reloader = TlsReloader::load(config.clone(), alpn)
-        .map_err(|source| ReceiverError::Tls { receiver: id.into(), transport, source })?;
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    let reloader =
+        TlsReloader::load(config.clone(), alpn).map_err(|source| ReceiverError::Tls {
+            receiver: id.into(),
+            transport,
+            source,
+        })?;
     handles.push(reloader.clone());
     Ok(Some(reloader))
 }

@@ -31,7 +31,11 @@ impl Format {
 
 /// 200 with an `Export*ServiceResponse`, with `partial_success` when some
 /// items were rejected.
-pub fn accepted(signal: Signal, format: Format, accepted: &Accepted) -> Response<tonic::body::Body> {
+pub fn accepted(
+    signal: Signal,
+    format: Format,
+    accepted: &Accepted,
+) -> Response<tonic::body::Body> {
     let rejected = i64::try_from(accepted.rejected_items).unwrap_or(i64::MAX);
     let body = match format {
         Format::Protobuf if rejected == 0 => Vec::new(),
@@ -45,7 +49,9 @@ pub fn accepted(signal: Signal, format: Format, accepted: &Accepted) -> Response
             };
             // int64 is a string in the proto3 JSON mapping.
             let partial = serde_json::json!({ field: rejected.to_string(), "errorMessage": accepted.message });
-            serde_json::json!({ "partialSuccess": partial }).to_string().into_bytes()
+            serde_json::json!({ "partialSuccess": partial })
+                .to_string()
+                .into_bytes()
         }
     };
     response(StatusCode::OK, format, body)
@@ -54,15 +60,24 @@ pub fn accepted(signal: Signal, format: Format, accepted: &Accepted) -> Response
 pub fn protobuf_partial(signal: Signal, rejected: i64, error_message: String) -> Vec<u8> {
     match signal {
         Signal::Traces => trace::v1::ExportTraceServiceResponse {
-            partial_success: Some(trace::v1::ExportTracePartialSuccess { rejected_spans: rejected, error_message }),
+            partial_success: Some(trace::v1::ExportTracePartialSuccess {
+                rejected_spans: rejected,
+                error_message,
+            }),
         }
         .encode_to_vec(),
         Signal::Metrics => metrics::v1::ExportMetricsServiceResponse {
-            partial_success: Some(metrics::v1::ExportMetricsPartialSuccess { rejected_data_points: rejected, error_message }),
+            partial_success: Some(metrics::v1::ExportMetricsPartialSuccess {
+                rejected_data_points: rejected,
+                error_message,
+            }),
         }
         .encode_to_vec(),
         Signal::Logs => logs::v1::ExportLogsServiceResponse {
-            partial_success: Some(logs::v1::ExportLogsPartialSuccess { rejected_log_records: rejected, error_message }),
+            partial_success: Some(logs::v1::ExportLogsPartialSuccess {
+                rejected_log_records: rejected,
+                error_message,
+            }),
         }
         .encode_to_vec(),
     }
@@ -73,17 +88,26 @@ pub fn protobuf_partial(signal: Signal, rejected: i64, error_message: String) ->
 pub fn rejected(format: Format, rejection: &Rejection) -> Response<tonic::body::Body> {
     let code = rejection.outcome.grpc_code() as i32;
     let body = match format {
-        Format::Protobuf => {
-            tonic_types::Status { code, message: rejection.message.clone(), details: Vec::new() }.encode_to_vec()
+        Format::Protobuf => tonic_types::Status {
+            code,
+            message: rejection.message.clone(),
+            details: Vec::new(),
         }
-        Format::Json => serde_json::json!({ "code": code, "message": rejection.message }).to_string().into_bytes(),
+        .encode_to_vec(),
+        Format::Json => serde_json::json!({ "code": code, "message": rejection.message })
+            .to_string()
+            .into_bytes(),
     };
     let mut response = response(rejection.outcome.http_status(), format, body);
     if let Some(secs) = rejection.retry_after_secs() {
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs));
     }
     if rejection.outcome == Outcome::MethodNotAllowed {
-        response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
     }
     response
 }
@@ -91,6 +115,9 @@ pub fn rejected(format: Format, rejection: &Rejection) -> Response<tonic::body::
 fn response(status: StatusCode, format: Format, body: Vec<u8>) -> Response<tonic::body::Body> {
     let mut response = Response::new(tonic::body::Body::new(Full::new(Bytes::from(body))));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
     response
 }

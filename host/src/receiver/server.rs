@@ -43,7 +43,10 @@ pub struct ConnectionInfo {
 /// A request handler: one per listener, called for each request with the
 /// connection it arrived on.
 pub type Handler = Arc<
-    dyn Fn(Arc<ConnectionInfo>, http::Request<Incoming>) -> BoxFuture<'static, http::Response<tonic::body::Body>>
+    dyn Fn(
+            Arc<ConnectionInfo>,
+            http::Request<Incoming>,
+        ) -> BoxFuture<'static, http::Response<tonic::body::Body>>
         + Send
         + Sync,
 >;
@@ -108,7 +111,12 @@ impl Connection {
         let _ = stream.set_nodelay(true);
         let local_addr = stream.local_addr().unwrap_or(peer_addr);
         let Some(tls) = self.tls.clone() else {
-            let info = ConnectionInfo { peer_addr, local_addr, tls: false, client_certs: None };
+            let info = ConnectionInfo {
+                peer_addr,
+                local_addr,
+                tls: false,
+                client_certs: None,
+            };
             return self.http(stream, info, stop).await;
         };
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
@@ -117,8 +125,17 @@ impl Connection {
             Ok(Err(e)) => return self.handshake_failed(peer_addr, &e.to_string()),
             Err(_) => return self.handshake_failed(peer_addr, "timed out"),
         };
-        let client_certs = stream.get_ref().1.peer_certificates().map(|chain| chain.iter().map(|c| c.clone().into_owned()).collect());
-        let info = ConnectionInfo { peer_addr, local_addr, tls: true, client_certs };
+        let client_certs = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .map(|chain| chain.iter().map(|c| c.clone().into_owned()).collect());
+        let info = ConnectionInfo {
+            peer_addr,
+            local_addr,
+            tls: true,
+            client_certs,
+        };
         self.http(stream, info, stop).await
     }
 
@@ -130,7 +147,10 @@ impl Connection {
             transport: self.opts.transport.into(),
             signal: "unknown".into(),
         };
-        metrics().receiver_tls_handshake_failures.get_or_create(&labels).inc();
+        metrics()
+            .receiver_tls_handshake_failures
+            .get_or_create(&labels)
+            .inc();
     }
 
     async fn http<S>(self, stream: S, info: ConnectionInfo, mut stop: watch::Receiver<bool>)

@@ -75,7 +75,9 @@ impl Outcome {
     pub fn grpc_code(self) -> Code {
         match self {
             Outcome::Accepted | Outcome::Partial => Code::Ok,
-            Outcome::Invalid | Outcome::UnsupportedMediaType | Outcome::MethodNotAllowed => Code::InvalidArgument,
+            Outcome::Invalid | Outcome::UnsupportedMediaType | Outcome::MethodNotAllowed => {
+                Code::InvalidArgument
+            }
             Outcome::TooLarge | Outcome::Exhausted => Code::ResourceExhausted,
             Outcome::Unavailable => Code::Unavailable,
             Outcome::NotFound => Code::Unimplemented,
@@ -94,12 +96,17 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(outcome: Outcome, message: impl Into<String>) -> Self {
-        Rejection { outcome, message: message.into(), retry_after: None }
+        Rejection {
+            outcome,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// `Retry-After` in whole seconds, rounded up.
     pub fn retry_after_secs(&self) -> Option<u64> {
-        self.retry_after.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+        self.retry_after
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
     }
 
     /// The gRPC status; `Exhausted` carries a `google.rpc.RetryInfo` detail,
@@ -108,7 +115,11 @@ impl Rejection {
         let code = self.outcome.grpc_code();
         match (self.outcome, self.retry_after) {
             (Outcome::Exhausted | Outcome::Unavailable, Some(delay)) => {
-                tonic::Status::with_error_details(code, &self.message, ErrorDetails::with_retry_info(Some(delay)))
+                tonic::Status::with_error_details(
+                    code,
+                    &self.message,
+                    ErrorDetails::with_retry_info(Some(delay)),
+                )
             }
             _ => tonic::Status::new(code, &self.message),
         }
@@ -118,9 +129,14 @@ impl Rejection {
 impl From<Refusal> for Rejection {
     fn from(refusal: Refusal) -> Self {
         match refusal {
-            Refusal::Exhausted { retry_after, reason } => {
-                Rejection { outcome: Outcome::Exhausted, message: reason, retry_after: Some(retry_after) }
-            }
+            Refusal::Exhausted {
+                retry_after,
+                reason,
+            } => Rejection {
+                outcome: Outcome::Exhausted,
+                message: reason,
+                retry_after: Some(retry_after),
+            },
             Refusal::Invalid(reason) => Rejection::new(Outcome::Invalid, reason),
             Refusal::Unavailable(reason) => Rejection {
                 outcome: Outcome::Unavailable,
@@ -152,12 +168,20 @@ impl Recorder {
                 outcome: outcome.label().into(),
             })
             .inc();
-        let labels = ReceiverLabels { receiver: self.receiver.to_string(), transport: self.transport.into(), signal: signal.into() };
+        let labels = ReceiverLabels {
+            receiver: self.receiver.to_string(),
+            transport: self.transport.into(),
+            signal: signal.into(),
+        };
         if accepted > 0 {
-            m.receiver_accepted_items.get_or_create(&labels).inc_by(accepted);
+            m.receiver_accepted_items
+                .get_or_create(&labels)
+                .inc_by(accepted);
         }
         if refused > 0 {
-            m.receiver_refused_items.get_or_create(&labels).inc_by(refused);
+            m.receiver_refused_items
+                .get_or_create(&labels)
+                .inc_by(refused);
         }
     }
 }

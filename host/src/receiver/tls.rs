@@ -21,17 +21,29 @@ use crate::config::receiver::TlsServerConfig;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("tls.{key} {}: cannot read: {reason}", path.display())]
-    Read { key: &'static str, path: PathBuf, reason: String },
+    Read {
+        key: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("tls.{key} {}: no PEM certificate found", path.display())]
     NoCertificate { key: &'static str, path: PathBuf },
     #[error("tls.key_file {}: no PEM private key (PKCS#8, PKCS#1 or SEC1) found", path.display())]
     NoKey { path: PathBuf },
     #[error("tls.{key} {}: invalid PEM: {reason}", path.display())]
-    Pem { key: &'static str, path: PathBuf, reason: String },
+    Pem {
+        key: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("tls.client_ca_file {}: {reason}", path.display())]
     ClientCa { path: PathBuf, reason: String },
     #[error("tls.cert_file {} / tls.key_file {}: {reason}", cert.display(), key.display())]
-    CertKey { cert: PathBuf, key: PathBuf, reason: String },
+    CertKey {
+        cert: PathBuf,
+        key: PathBuf,
+        reason: String,
+    },
     #[error("tls.min_version: expected `1.2` or `1.3`, found `{0}`")]
     MinVersion(String),
 }
@@ -58,7 +70,11 @@ impl TlsReloader {
     /// Loads the files `source` names.
     pub fn load(source: TlsServerConfig, alpn: Alpn) -> Result<Self, TlsError> {
         let config = server_config(&source, alpn)?;
-        Ok(TlsReloader { source: Arc::new(source), alpn, current: Arc::new(ArcSwap::from_pointee(config)) })
+        Ok(TlsReloader {
+            source: Arc::new(source),
+            alpn,
+            current: Arc::new(ArcSwap::from_pointee(config)),
+        })
     }
 
     /// Re-reads the files; on success new handshakes use them, on error the
@@ -97,22 +113,28 @@ fn server_config(source: &TlsServerConfig, alpn: Alpn) -> Result<ServerConfig, T
         Some(path) => {
             let mut roots = RootCertStore::empty();
             for cert in read_certs("client_ca_file", path)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| TlsError::ClientCa { path: path.clone(), reason: e.to_string() })?;
+                roots.add(cert).map_err(|e| TlsError::ClientCa {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
             }
             // Requires a client certificate: no certificate fails the handshake.
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
-                .map_err(|e| TlsError::ClientCa { path: path.clone(), reason: e.to_string() })?;
+                .map_err(|e| TlsError::ClientCa {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let mut config = builder.with_single_cert(chain, key).map_err(|e| TlsError::CertKey {
-        cert: source.cert_file.clone(),
-        key: source.key_file.clone(),
-        reason: e.to_string(),
-    })?;
+    let mut config = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::CertKey {
+            cert: source.cert_file.clone(),
+            key: source.key_file.clone(),
+            reason: e.to_string(),
+        })?;
     config.alpn_protocols = match alpn {
         Alpn::Http => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
         Alpn::Grpc => vec![b"h2".to_vec()],
@@ -121,16 +143,27 @@ fn server_config(source: &TlsServerConfig, alpn: Alpn) -> Result<ServerConfig, T
 }
 
 fn read(key: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    fs::read(path).map_err(|e| TlsError::Read { key, path: path.into(), reason: e.to_string() })
+    fs::read(path).map_err(|e| TlsError::Read {
+        key,
+        path: path.into(),
+        reason: e.to_string(),
+    })
 }
 
 fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let pem = read(key, path)?;
     let certs = rustls_pemfile::certs(&mut BufReader::new(pem.as_slice()))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Pem { key, path: path.into(), reason: e.to_string() })?;
+        .map_err(|e| TlsError::Pem {
+            key,
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
     if certs.is_empty() {
-        return Err(TlsError::NoCertificate { key, path: path.into() });
+        return Err(TlsError::NoCertificate {
+            key,
+            path: path.into(),
+        });
     }
     Ok(certs)
 }
@@ -138,6 +171,10 @@ fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'stat
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let pem = read("key_file", path)?;
     rustls_pemfile::private_key(&mut BufReader::new(pem.as_slice()))
-        .map_err(|e| TlsError::Pem { key: "key_file", path: path.into(), reason: e.to_string() })?
+        .map_err(|e| TlsError::Pem {
+            key: "key_file",
+            path: path.into(),
+            reason: e.to_string(),
+        })?
         .ok_or_else(|| TlsError::NoKey { path: path.into() })
 }

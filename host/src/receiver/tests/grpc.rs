@@ -16,13 +16,27 @@ use crate::receiver::grpc::RawCodec;
 const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 async fn client(addr: std::net::SocketAddr) -> tonic::client::Grpc<Channel> {
-    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.expect("connects");
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("connects");
     tonic::client::Grpc::new(channel)
 }
 
-async fn export(client: &mut tonic::client::Grpc<Channel>, path: &'static str, body: Vec<u8>) -> Result<Bytes, tonic::Status> {
+async fn export(
+    client: &mut tonic::client::Grpc<Channel>,
+    path: &'static str,
+    body: Vec<u8>,
+) -> Result<Bytes, tonic::Status> {
     client.ready().await.expect("ready");
-    let response = client.unary(tonic::Request::new(Bytes::from(body)), PathAndQuery::from_static(path), RawCodec).await?;
+    let response = client
+        .unary(
+            tonic::Request::new(Bytes::from(body)),
+            PathAndQuery::from_static(path),
+            RawCodec,
+        )
+        .await?;
     Ok(response.into_inner())
 }
 
@@ -31,19 +45,28 @@ async fn export_is_accepted_as_is() {
     let h = start_plain(1024 * 1024).await;
     let mut c = client(h.grpc()).await;
     let body = traces_bytes(5);
-    let response = export(&mut c, TRACES, body.clone()).await.expect("accepted");
+    let response = export(&mut c, TRACES, body.clone())
+        .await
+        .expect("accepted");
     assert!(response.is_empty(), "an empty ExportTraceServiceResponse");
     let got = h.ingest.taken();
     assert_eq!(got.len(), 1);
-    assert_eq!((got[0].payload.clone(), got[0].items), (Bytes::from(body), 5));
+    assert_eq!(
+        (got[0].payload.clone(), got[0].items),
+        (Bytes::from(body), 5)
+    );
 }
 
 #[tokio::test]
 async fn gzip_requests_are_accepted() {
     let h = start_plain(1024 * 1024).await;
-    let mut c = client(h.grpc()).await.send_compressed(CompressionEncoding::Gzip);
+    let mut c = client(h.grpc())
+        .await
+        .send_compressed(CompressionEncoding::Gzip);
     let body = traces_bytes(2);
-    export(&mut c, TRACES, body.clone()).await.expect("accepted");
+    export(&mut c, TRACES, body.clone())
+        .await
+        .expect("accepted");
     assert_eq!(h.ingest.taken()[0].payload, body);
 }
 
@@ -55,14 +78,19 @@ async fn truncated_is_invalid_argument() {
     body.truncate(body.len() - 3);
     let status = export(&mut c, TRACES, body).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert!(status.message().contains("malformed traces request"), "{status:?}");
+    assert!(
+        status.message().contains("malformed traces request"),
+        "{status:?}"
+    );
 }
 
 #[tokio::test]
 async fn exhausted_is_resource_exhausted_with_retry_info() {
     let h = start_plain(1024 * 1024).await;
-    *h.ingest.refuse.lock().unwrap() =
-        Some(Refusal::Exhausted { retry_after: Duration::from_secs(2), reason: "memory limit reached".into() });
+    *h.ingest.refuse.lock().unwrap() = Some(Refusal::Exhausted {
+        retry_after: Duration::from_secs(2),
+        reason: "memory limit reached".into(),
+    });
     let mut c = client(h.grpc()).await;
     let status = export(&mut c, TRACES, traces_bytes(1)).await.unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted);
@@ -73,16 +101,27 @@ async fn exhausted_is_resource_exhausted_with_retry_info() {
 #[tokio::test]
 async fn over_the_limit_is_resource_exhausted_without_retry_info() {
     let mut config = super::config(0, None);
-    config.protocols.grpc.as_mut().unwrap().max_recv_msg_size_mib = Some(1);
+    config
+        .protocols
+        .grpc
+        .as_mut()
+        .unwrap()
+        .max_recv_msg_size_mib = Some(1);
     let h = start_with(config).await;
     let mut c = client(h.grpc()).await;
-    let status = export(&mut c, TRACES, vec![0; 2 * 1024 * 1024]).await.unwrap_err();
+    let status = export(&mut c, TRACES, vec![0; 2 * 1024 * 1024])
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(status.message().contains("1048576"), "{status:?}");
     assert!(status.get_details_retry_info().is_none());
     // A gzip bomb: small on the wire, far past the limit once inflated.
-    let mut c = client(h.grpc()).await.send_compressed(CompressionEncoding::Gzip);
-    let status = export(&mut c, TRACES, vec![0; 32 * 1024 * 1024]).await.unwrap_err();
+    let mut c = client(h.grpc())
+        .await
+        .send_compressed(CompressionEncoding::Gzip);
+    let status = export(&mut c, TRACES, vec![0; 32 * 1024 * 1024])
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(h.ingest.taken().is_empty());
 }
@@ -91,8 +130,12 @@ async fn over_the_limit_is_resource_exhausted_without_retry_info() {
 async fn unknown_method_is_unimplemented() {
     let h = start_plain(1024 * 1024).await;
     let mut c = client(h.grpc()).await;
-    let status = export(&mut c, "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export", vec![])
-        .await
-        .unwrap_err();
+    let status = export(
+        &mut c,
+        "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export",
+        vec![],
+    )
+    .await
+    .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);
 }

@@ -21,7 +21,9 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use super::{RunningReceiver, start};
-use crate::config::receiver::{GrpcServerConfig, HttpServerConfig, OtlpProtocols, OtlpReceiverConfig, TlsServerConfig};
+use crate::config::receiver::{
+    GrpcServerConfig, HttpServerConfig, OtlpProtocols, OtlpReceiverConfig, TlsServerConfig,
+};
 use crate::pipeline::{Accepted, Ingest, IngestRequest, Refusal};
 
 type IngestFuture = futures_util::future::BoxFuture<'static, Result<Accepted, Refusal>>;
@@ -103,7 +105,12 @@ pub async fn start_with(config: OtlpReceiverConfig) -> Harness {
     })
     .await
     .expect("receiver starts");
-    Harness { id, running, ingest, _stop: stop }
+    Harness {
+        id,
+        running,
+        ingest,
+        _stop: stop,
+    }
 }
 
 pub async fn start_plain(limit: u64) -> Harness {
@@ -121,7 +128,9 @@ pub fn traces(spans: usize) -> ExportTraceServiceRequest {
         end_time_unix_nano: 1_700_000_000_100_000_000,
         attributes: vec![KeyValue {
             key: "http.status_code".into(),
-            value: Some(AnyValue { value: Some(any_value::Value::IntValue(200)) }),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::IntValue(200)),
+            }),
             ..Default::default()
         }],
         ..Default::default()
@@ -131,12 +140,17 @@ pub fn traces(spans: usize) -> ExportTraceServiceRequest {
             resource: Some(Resource {
                 attributes: vec![KeyValue {
                     key: "service.name".into(),
-                    value: Some(AnyValue { value: Some(any_value::Value::StringValue("checkout".into())) }),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("checkout".into())),
+                    }),
                     ..Default::default()
                 }],
                 ..Default::default()
             }),
-            scope_spans: vec![ScopeSpans { spans: (0..spans).map(span).collect(), ..Default::default() }],
+            scope_spans: vec![ScopeSpans {
+                spans: (0..spans).map(span).collect(),
+                ..Default::default()
+            }],
             ..Default::default()
         }],
     }
@@ -183,7 +197,9 @@ where
         None => exchange(tcp, request).await?,
         Some(config) => {
             let name = rustls::pki_types::ServerName::try_from("localhost")?;
-            let stream = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await?;
             exchange(stream, request).await?
         }
     };
@@ -201,15 +217,77 @@ where
     let response = sender.send_request(request).await?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await?.to_bytes();
-    Ok(Reply { status: parts.status, headers: parts.headers, body })
+    Ok(Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
 }
 
 /// POSTs `body` to `path` with the given headers, plaintext.
-pub async fn post(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+pub async fn post(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Reply {
     let mut request = ::http::Request::post(path).header("host", "localhost");
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let request = request.body(Full::new(Bytes::from(body))).unwrap();
     send(addr, None, request).await.expect("request")
+}
+
+#[tokio::test]
+async fn port_zero_reports_the_real_port_and_a_taken_port_is_named() {
+    let h = start_plain(1024).await;
+    assert_ne!(h.http().port(), 0);
+    assert_ne!(h.grpc().port(), 0);
+    let mut taken = config(1024, None);
+    let endpoint = h.http().to_string();
+    taken.protocols.grpc = None;
+    taken.protocols.http.as_mut().unwrap().endpoint = endpoint.clone();
+    let err = start(
+        &unique_id(),
+        &taken,
+        Arc::new(Recording::default()),
+        std::future::pending(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("cannot listen on {endpoint}: address in use")
+    );
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_and_wait_returns() {
+    let h = start_plain(1024 * 1024).await;
+    let addr = h.http();
+    assert_eq!(
+        post(
+            addr,
+            "/v1/traces",
+            &[("content-type", "application/x-protobuf")],
+            traces_bytes(1)
+        )
+        .await
+        .status,
+        200
+    );
+    let Harness {
+        running,
+        _stop: stop,
+        ..
+    } = h;
+    drop(stop);
+    tokio::time::timeout(std::time::Duration::from_secs(5), running.wait())
+        .await
+        .expect("the receiver stops");
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the listener is closed"
+    );
 }

@@ -25,13 +25,18 @@ fn ca(name: &str) -> Ca {
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.distinguished_name.push(DnType::CommonName, name);
     let cert = params.self_signed(&key).unwrap();
-    Ca { der: cert.der().clone(), pem: cert.pem(), issuer: Issuer::new(params, key) }
+    Ca {
+        der: cert.der().clone(),
+        pem: cert.pem(),
+        issuer: Issuer::new(params, key),
+    }
 }
 
 /// A leaf certificate (PEM chain, PEM key) signed by `ca`.
 fn leaf(ca: &Ca, cn: &str, sans: &[&str]) -> (String, String) {
     let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    let mut params =
+        CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
     params.distinguished_name.push(DnType::CommonName, cn);
     let cert = params.signed_by(&key, &ca.issuer).unwrap();
     (cert.pem(), key.serialize_pem())
@@ -63,28 +68,43 @@ fn material() -> Material {
     };
     let client = leaf(&ca, "tenant-a", &["tenant-a"]);
     let stranger = leaf(&other, "tenant-a", &["tenant-a"]);
-    Material { _dir: dir, server, ca, client, stranger }
+    Material {
+        _dir: dir,
+        server,
+        ca,
+        client,
+        stranger,
+    }
 }
 
 fn client_config(ca: &Ca, identity: Option<&(String, String)>) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca.der.clone()).unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
     let config = match identity {
         None => builder.with_no_client_auth(),
         Some((cert, key)) => {
-            let chain = rustls_pemfile::certs(&mut cert.as_bytes()).collect::<Result<Vec<_>, _>>().unwrap();
-            let key = rustls_pemfile::private_key(&mut key.as_bytes()).unwrap().unwrap();
+            let chain = rustls_pemfile::certs(&mut cert.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = rustls_pemfile::private_key(&mut key.as_bytes())
+                .unwrap()
+                .unwrap();
             builder.with_client_auth_cert(chain, key).unwrap()
         }
     };
     Arc::new(config)
 }
 
-async fn post_tls(addr: std::net::SocketAddr, tls: Arc<rustls::ClientConfig>) -> anyhow::Result<Reply> {
+async fn post_tls(
+    addr: std::net::SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+) -> anyhow::Result<Reply> {
     let request = http::Request::post("/v1/traces")
         .header("host", "localhost")
         .header("content-type", "application/x-protobuf")
@@ -93,9 +113,15 @@ async fn post_tls(addr: std::net::SocketAddr, tls: Arc<rustls::ClientConfig>) ->
 }
 
 fn handshake_failures(id: &str) -> u64 {
-    let labels =
-        crate::telemetry::ReceiverLabels { receiver: id.into(), transport: "http".into(), signal: "unknown".into() };
-    crate::telemetry::metrics().receiver_tls_handshake_failures.get_or_create(&labels).get()
+    let labels = crate::telemetry::ReceiverLabels {
+        receiver: id.into(),
+        transport: "http".into(),
+        signal: "unknown".into(),
+    };
+    crate::telemetry::metrics()
+        .receiver_tls_handshake_failures
+        .get_or_create(&labels)
+        .get()
 }
 
 #[tokio::test]
@@ -104,13 +130,27 @@ async fn mtls_accepts_the_right_ca_and_refuses_others() {
     let h = start_with(config(1024 * 1024, Some(m.server.clone()))).await;
     let good = client_config(&m.ca, Some(&m.client));
 
-    let reply = post_tls(h.http(), good.clone()).await.expect("a client of the right CA is served");
+    let reply = post_tls(h.http(), good.clone())
+        .await
+        .expect("a client of the right CA is served");
     assert_eq!(reply.status, 200);
 
-    assert!(post_tls(h.http(), client_config(&m.ca, None)).await.is_err(), "no client certificate");
-    assert!(post_tls(h.http(), client_config(&m.ca, Some(&m.stranger))).await.is_err(), "a certificate of another CA");
+    assert!(
+        post_tls(h.http(), client_config(&m.ca, None))
+            .await
+            .is_err(),
+        "no client certificate"
+    );
+    assert!(
+        post_tls(h.http(), client_config(&m.ca, Some(&m.stranger)))
+            .await
+            .is_err(),
+        "a certificate of another CA"
+    );
 
-    let reply = post_tls(h.http(), good).await.expect("the next good client is still served");
+    let reply = post_tls(h.http(), good)
+        .await
+        .expect("the next good client is still served");
     assert_eq!(reply.status, 200);
     assert_eq!(h.ingest.taken().len(), 2);
     assert_eq!(handshake_failures(&h.id), 2);
@@ -120,9 +160,17 @@ async fn mtls_accepts_the_right_ca_and_refuses_others() {
 async fn plaintext_to_a_tls_port_fails_the_handshake_only() {
     let m = material();
     let h = start_with(config(1024 * 1024, Some(m.server.clone()))).await;
-    let request = http::Request::post("/v1/traces").header("host", "localhost").body(Full::new(Bytes::new())).unwrap();
-    assert!(send(h.http(), None, request).await.is_err(), "a plaintext request gets no HTTP answer");
-    let reply = post_tls(h.http(), client_config(&m.ca, Some(&m.client))).await.unwrap();
+    let request = http::Request::post("/v1/traces")
+        .header("host", "localhost")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert!(
+        send(h.http(), None, request).await.is_err(),
+        "a plaintext request gets no HTTP answer"
+    );
+    let reply = post_tls(h.http(), client_config(&m.ca, Some(&m.client)))
+        .await
+        .unwrap();
     assert_eq!(reply.status, 200);
 }
 
@@ -133,15 +181,32 @@ fn errors_name_the_file_and_the_problem() {
     let empty = dir.path().join("server.crt");
     std::fs::write(&empty, "not a certificate").unwrap();
     let load = |cert: &Path, key: &Path| {
-        TlsReloader::load(TlsServerConfig { cert_file: cert.into(), key_file: key.into(), client_ca_file: None, min_version: None }, Alpn::Http)
+        TlsReloader::load(
+            TlsServerConfig {
+                cert_file: cert.into(),
+                key_file: key.into(),
+                client_ca_file: None,
+                min_version: None,
+            },
+            Alpn::Http,
+        )
     };
     let err = load(&empty, &m.server.key_file).unwrap_err();
     assert!(matches!(err, TlsError::NoCertificate { .. }));
-    assert_eq!(err.to_string(), format!("tls.cert_file {}: no PEM certificate found", empty.display()));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "tls.cert_file {}: no PEM certificate found",
+            empty.display()
+        )
+    );
     let err = load(&m.server.cert_file, &empty).unwrap_err();
     assert!(err.to_string().contains("no PEM private key"), "{err}");
     let err = load(&dir.path().join("missing.crt"), &m.server.key_file).unwrap_err();
-    assert!(err.to_string().contains("missing.crt: cannot read"), "{err}");
+    assert!(
+        err.to_string().contains("missing.crt: cannot read"),
+        "{err}"
+    );
 }
 
 #[test]
