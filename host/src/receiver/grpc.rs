@@ -100,7 +100,6 @@ impl GrpcReceiver {
                 return rejection.to_grpc().into_http();
             }
         };
-        let limit = self.limit;
         let exported = Arc::new(AtomicBool::new(false));
         let method = Export {
             receiver: self.clone(),
@@ -112,7 +111,7 @@ impl GrpcReceiver {
         let mut grpc = tonic::server::Grpc::new(RawCodec)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip)
-            .max_decoding_message_size(limit)
+            .max_decoding_message_size(self.limit)
             .max_encoding_message_size(usize::MAX);
         let response = grpc.unary(method, request).await;
         if exported.load(Ordering::Acquire) {
@@ -125,10 +124,7 @@ impl GrpcReceiver {
         let rejection = match status.code() {
             Code::OutOfRange | Code::ResourceExhausted => Rejection::new(
                 Outcome::TooLarge,
-                format!(
-                    "request message too large (limit {limit} bytes): {}",
-                    status.message()
-                ),
+                format!("request message too large: {}", status.message()),
             ),
             _ => Rejection::new(Outcome::Invalid, status.message()),
         };

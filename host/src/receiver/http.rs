@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use http::header::CONTENT_TYPE;
-use http::{HeaderMap, Method, Request, Response};
+use http::{Method, Request, Response};
 use hyper::body::Incoming;
 
 use super::body::{self, Encoding};
@@ -121,29 +120,3 @@ enum Failure {
     Counted(Rejection),
 }
 use Failure::{Counted, Early};
-
-impl Format {
-    /// The format `Content-Type` names, parameters (`; charset=utf-8`) ignored.
-    pub fn from_headers(headers: &HeaderMap) -> Result<Format, Rejection> {
-        let value = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let essence = value
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        match essence.as_str() {
-            "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
-            "application/json" => Ok(Format::Json),
-            _ => Err(Rejection::new(
-                Outcome::UnsupportedMediaType,
-                format!(
-                    "unsupported Content-Type `{value}`: expected application/x-protobuf or application/json"
-                ),
-            )),
-        }
-    }
-}

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use opentelemetry_proto::tonic::collector::{logs, metrics, trace};
 use prost::Message;
@@ -21,6 +21,30 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format `Content-Type` names, parameters (`; charset=utf-8`) ignored.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Format, Rejection> {
+        let value = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match essence.as_str() {
+            "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
+            "application/json" => Ok(Format::Json),
+            _ => Err(Rejection::new(
+                Outcome::UnsupportedMediaType,
+                format!(
+                    "unsupported Content-Type `{value}`: expected application/x-protobuf or application/json"
+                ),
+            )),
+        }
+    }
+
     fn content_type(self) -> &'static str {
         match self {
             Format::Protobuf => "application/x-protobuf",
