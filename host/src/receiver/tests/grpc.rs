@@ -13,7 +13,7 @@ use super::{start_plain, start_with, traces_bytes};
 use crate::pipeline::Refusal;
 use crate::receiver::grpc::RawCodec;
 
-const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+pub(super) const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 async fn client(addr: std::net::SocketAddr) -> tonic::client::Grpc<Channel> {
     let channel = Channel::from_shared(format!("http://{addr}"))
@@ -24,7 +24,7 @@ async fn client(addr: std::net::SocketAddr) -> tonic::client::Grpc<Channel> {
     tonic::client::Grpc::new(channel)
 }
 
-async fn export(
+pub(super) async fn export(
     client: &mut tonic::client::Grpc<Channel>,
     path: &'static str,
     body: Vec<u8>,

@@ -124,6 +124,18 @@ fn handshake_failures(id: &str) -> u64 {
         .get()
 }
 
+/// The server counts a failed handshake after the client already saw it
+/// fail: give the count a moment to arrive.
+async fn settled(count: impl Fn() -> u64, want: u64) -> u64 {
+    for _ in 0..100 {
+        if count() >= want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    count()
+}
+
 #[tokio::test]
 async fn mtls_accepts_the_right_ca_and_refuses_others() {
     let m = material();
@@ -153,7 +165,7 @@ async fn mtls_accepts_the_right_ca_and_refuses_others() {
         .expect("the next good client is still served");
     assert_eq!(reply.status, 200);
     assert_eq!(h.ingest.taken().len(), 2);
-    assert_eq!(handshake_failures(&h.id), 2);
+    assert_eq!(settled(|| handshake_failures(&h.id), 2).await, 2);
 }
 
 #[tokio::test]
@@ -225,4 +237,82 @@ fn reload_swaps_the_certificate() {
     let current = reloader.current();
     assert!(reloader.reload().is_err());
     assert!(Arc::ptr_eq(&current, &reloader.current()));
+}
+
+/// Connects tonic's channel through tokio-rustls with our client config.
+#[derive(Clone)]
+struct TlsConnect {
+    addr: std::net::SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl tonic::codegen::Service<::http::Uri> for TlsConnect {
+    type Response = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+    type Error = std::io::Error;
+    type Future = futures_util::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: ::http::Uri) -> Self::Future {
+        let (addr, config) = (self.addr, self.config.clone());
+        Box::pin(async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await?;
+            let name = rustls::pki_types::ServerName::try_from("localhost")
+                .map_err(std::io::Error::other)?;
+            let tls = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await?;
+            Ok(hyper_util::rt::TokioIo::new(tls))
+        })
+    }
+}
+
+fn grpc_client(
+    addr: std::net::SocketAddr,
+    mut config: rustls::ClientConfig,
+) -> tonic::client::Grpc<tonic::transport::Channel> {
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = TlsConnect {
+        addr,
+        config: Arc::new(config),
+    };
+    let channel = tonic::transport::Endpoint::from_static("http://localhost")
+        .connect_with_connector_lazy(connector);
+    tonic::client::Grpc::new(channel)
+}
+
+#[tokio::test]
+async fn grpc_over_mtls() {
+    let m = material();
+    let h = start_with(config(1024 * 1024, Some(m.server.clone()))).await;
+    let good = (*client_config(&m.ca, Some(&m.client))).clone();
+    let mut client = grpc_client(h.grpc(), good);
+    super::grpc::export(&mut client, super::grpc::TRACES, traces_bytes(2))
+        .await
+        .expect("accepted over mTLS");
+    assert_eq!(h.ingest.taken()[0].items, 2);
+
+    let mut anonymous = grpc_client(h.grpc(), (*client_config(&m.ca, None)).clone());
+    assert!(
+        super::grpc::export(&mut anonymous, super::grpc::TRACES, traces_bytes(1))
+            .await
+            .is_err()
+    );
+    let labels = crate::telemetry::ReceiverLabels {
+        receiver: h.id.clone(),
+        transport: "grpc".into(),
+        signal: "unknown".into(),
+    };
+    let failures = || {
+        crate::telemetry::metrics()
+            .receiver_tls_handshake_failures
+            .get_or_create(&labels)
+            .get()
+    };
+    assert_eq!(settled(failures, 1).await, 1);
 }
