@@ -178,13 +178,7 @@ mod tests {
             decoded(&gauge).resource_metrics[0].scope_metrics[0].metrics[0].encode_to_vec();
         metric
             .extend(decoded(&sum).resource_metrics[0].scope_metrics[0].metrics[0].encode_to_vec());
-        // Wrap the concatenated Metric bytes: metrics (2) in scope (2) in resource (1).
-        let wrap = |field: u8, content: &[u8]| {
-            let mut out = vec![field << 3 | 2];
-            crate::scan::put_varint(&mut out, content.len() as u64);
-            out.extend_from_slice(content);
-            out
-        };
+        let wrap = |n: u8, c: &[u8]| testdata::wrap(u32::from(n), c);
         let payload = wrap(1, &wrap(2, &wrap(2, &metric)));
         let via_prost: usize = decoded(&payload).resource_metrics[0].scope_metrics[0]
             .metrics

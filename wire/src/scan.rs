@@ -208,8 +208,8 @@ fn varint_slow(buf: &[u8], pos: usize) -> Result<(u64, usize), &'static str> {
 /// How many bytes `value` takes as a varint.
 #[inline]
 pub(crate) fn varint_len(value: u64) -> usize {
-    // 1 + floor(log2(value)) / 7, with value | 1 so zero takes one byte.
-    ((64 - (value | 1).leading_zeros() as usize) + 6) / 7
+    // Significant bits, seven per byte; value | 1 so zero takes one byte.
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Appends `value` as a varint.
@@ -226,7 +226,9 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
 mod tests {
     use super::*;
 
-    fn fields(buf: &[u8]) -> Vec<Result<(u32, WireType, Vec<u8>, usize), &'static str>> {
+    type Got = Result<(u32, WireType, Vec<u8>, usize), &'static str>;
+
+    fn fields(buf: &[u8]) -> Vec<Got> {
         FieldReader::new(buf, 100)
             .map(|f| {
                 f.map(|f| (f.number, f.wire_type, f.value.to_vec(), f.offset))

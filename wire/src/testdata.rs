@@ -342,6 +342,15 @@ pub fn flatten(signal: Signal, bytes: &[u8]) -> Vec<Vec<Vec<u8>>> {
     out
 }
 
+/// A length-delimited field `number` holding `content`.
+pub fn wrap(number: u32, content: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::scan::put_varint(&mut out, u64::from(number) << 3 | 2);
+    crate::scan::put_varint(&mut out, content.len() as u64);
+    out.extend_from_slice(content);
+    out
+}
+
 /// An optional message, encoded so that "absent" and "empty" differ.
 fn opt<M: Message>(m: &Option<M>) -> Vec<u8> {
     m.as_ref().map_or(vec![0xff], |m| m.encode_to_vec())
