@@ -66,7 +66,11 @@ pub async fn run(config: Config) -> Result<(), ServiceError> {
     for id in used_receivers {
         let ReceiverConfig::Otlp(otlp) = &receivers[&id];
         let name = id.to_string();
-        let receiver = crate::receiver::start(&name, otlp, router.for_receiver(&name), stopped.clone())
+        let mut on_stop = stopped.clone();
+        let shutdown = async move {
+            let _ = on_stop.wait_for(|stop| *stop).await;
+        };
+        let receiver = crate::receiver::start(&name, otlp, router.for_receiver(&name), shutdown)
             .await
             .map_err(|e| ServiceError::Receiver { id: name.clone(), reason: e.to_string() })?;
         if let Some(addr) = receiver.grpc_addr {
@@ -89,7 +93,9 @@ pub async fn run(config: Config) -> Result<(), ServiceError> {
     tracing::info!("shutting down: no new requests; flushing batches and exporter queues");
     let _ = stop.send(true);
     for receiver in running {
-        receiver.join().await;
+        if tokio::time::timeout(DRAIN_DEADLINE, receiver.wait()).await.is_err() {
+            tracing::warn!("a client kept its connection open past {DRAIN_DEADLINE:?}; closing");
+        }
     }
     drop(router.swap(Routes::default()));
     drop(router);

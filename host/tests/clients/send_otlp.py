@@ -62,7 +62,7 @@ def send_metrics(resource, count, metric_exporter_cls):
 
 def send_logs(resource, count, log_exporter_cls):
     from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
-    from opentelemetry.sdk._logs.export import LogExporter, LogExportResult, SimpleLogRecordProcessor
+    from opentelemetry.sdk._logs.export import LogExporter, SimpleLogRecordProcessor
 
     real = log_exporter_cls()
     results = []
@@ -70,11 +70,15 @@ def send_logs(resource, count, log_exporter_cls):
     class Recording(LogExporter):
         def export(self, batch):
             result = real.export(batch)
-            results.append(result == LogExportResult.SUCCESS)
+            # The result enum was renamed across SDK versions; its member was not.
+            results.append(getattr(result, "name", "") == "SUCCESS")
             return result
 
         def shutdown(self):
             real.shutdown()
+
+        def force_flush(self, timeout_millis=30000):
+            return True
 
     provider = LoggerProvider(resource=resource)
     provider.add_log_record_processor(SimpleLogRecordProcessor(Recording()))
