@@ -19,6 +19,8 @@ pub mod plugin;
 pub mod receiver;
 pub mod service;
 pub mod telemetry;
+#[doc(hidden)]
+pub mod test_util;
 pub mod transport;
 
 pub use weir_wire::Signal;

@@ -103,6 +103,10 @@ fn each_bad_request_gets_its_status_and_is_counted() {
             assert!(!text.is_empty(), "{what}: an error response carries a status message");
         }
     }
+    // A signal no pipeline takes: 404, as the Go collector answers for a service it did not register.
+    let (status, text) = post(&http, "/v1/logs", "application/json", &file(d, "logs.json", br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"}}]}]}]}"#), &[]);
+    assert_eq!(status, "404", "{text}");
+    assert!(text.contains("no pipeline takes logs"), "{text}");
     // gRPC: malformed → INVALID_ARGUMENT; over the limit → RESOURCE_EXHAUSTED without a retry hint.
     let reply = grpc_raw(&grpc, &["--hex", &hex(&proto[..proto.len() - 1])]);
     assert!(reply.starts_with("INVALID_ARGUMENT"), "{reply}");

@@ -41,6 +41,9 @@ pub enum Refusal {
     /// The data itself is unacceptable (a processor with `error_mode:
     /// propagate` refused it): retrying will not help.
     Invalid(String),
+    /// No pipeline takes this signal from this receiver (the Go collector
+    /// does not register such a service: 404 / `UNIMPLEMENTED`).
+    NotConsumed(String),
     /// The collector is shutting down or a pipeline is gone: retry elsewhere/later.
     Unavailable(String),
 }

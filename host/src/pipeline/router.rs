@@ -45,7 +45,7 @@ impl Ingest for ReceiverIngest {
         let key = (self.receiver.clone(), request.signal);
         Box::pin(async move {
             let Some(pipelines) = routes.table.get(&key) else {
-                return Err(Refusal::Invalid(format!(
+                return Err(Refusal::NotConsumed(format!(
                     "no pipeline takes {} from receiver {}",
                     key.1, key.0
                 )));

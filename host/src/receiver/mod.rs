@@ -165,7 +165,6 @@ pub async fn start(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    tracing::info!(receiver = id, grpc = ?running.grpc_addr, http = ?running.http_addr, "OTLP receiver listening");
     Ok(running)
 }
 

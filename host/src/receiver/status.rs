@@ -12,6 +12,7 @@
 //! | `Refusal::Exhausted`     | 429 + Retry-After | RESOURCE_EXHAUSTED + RetryInfo | `exhausted` |
 //! | `Refusal::Unavailable`   | 503 + Retry-After | UNAVAILABLE | `unavailable`            |
 //! | unknown path / method    | 404  | UNIMPLEMENTED        | `not_found`              |
+//! | `Refusal::NotConsumed`   | 404  | UNIMPLEMENTED        | `not_found`              |
 //! | wrong HTTP method        | 405  | —                    | `method_not_allowed`     |
 
 use std::time::Duration;
@@ -138,6 +139,7 @@ impl From<Refusal> for Rejection {
                 retry_after: Some(retry_after),
             },
             Refusal::Invalid(reason) => Rejection::new(Outcome::Invalid, reason),
+            Refusal::NotConsumed(reason) => Rejection::new(Outcome::NotFound, reason),
             Refusal::Unavailable(reason) => Rejection {
                 outcome: Outcome::Unavailable,
                 message: reason,
