@@ -10,7 +10,8 @@ use weir::plugin::{CallContext, PluginEngine, PluginLimits, builtin_bytes};
 use weir::test_util;
 
 const SPANS: usize = 1024;
-const CONFIG: &str = r#"{"actions":[{"key":"org_name","value":"XPLG-benchmarker-dev-tag-test","action":"insert"}]}"#;
+const CONFIG: &str =
+    r#"{"actions":[{"key":"org_name","value":"XPLG-benchmarker-dev-tag-test","action":"insert"}]}"#;
 
 /// The attributes processor's `insert`, natively.
 fn native_insert(payload: &[u8]) -> Vec<u8> {
@@ -19,7 +20,8 @@ fn native_insert(payload: &[u8]) -> Vec<u8> {
         for ss in &mut rs.scope_spans {
             for span in &mut ss.spans {
                 if !span.attributes.iter().any(|kv| kv.key == "org_name") {
-                    span.attributes.push(test_util::kv("org_name", "XPLG-benchmarker-dev-tag-test"));
+                    span.attributes
+                        .push(test_util::kv("org_name", "XPLG-benchmarker-dev-tag-test"));
                 }
             }
         }
@@ -29,22 +31,43 @@ fn native_insert(payload: &[u8]) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let payload = test_util::encode(&test_util::traces(SPANS, 10));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let engine = PluginEngine::new().unwrap();
-    let component = engine.compile("attributes", builtin_bytes("attributes").unwrap()).unwrap();
+    let component = engine
+        .compile("attributes", builtin_bytes("attributes").unwrap())
+        .unwrap();
     let pool = engine
-        .processor_pool("attributes", "attributes", &component, CONFIG.into(), PluginLimits::default())
+        .processor_pool(
+            "attributes",
+            "attributes",
+            &component,
+            CONFIG.into(),
+            PluginLimits::default(),
+        )
         .unwrap();
     let ctx = CallContext::default();
 
     // Both sides make the same bytes.
-    let from_plugin = runtime.block_on(pool.process(&ctx, Signal::Traces, payload.clone())).unwrap();
-    assert_eq!(from_plugin[0].1, native_insert(&payload), "plugin and native edits differ");
+    let from_plugin = runtime
+        .block_on(pool.process(&ctx, Signal::Traces, payload.clone()))
+        .unwrap();
+    assert_eq!(
+        from_plugin[0].1,
+        native_insert(&payload),
+        "plugin and native edits differ"
+    );
 
     let mut group = c.benchmark_group("attributes_insert_1024_spans");
     group.throughput(Throughput::Elements(SPANS as u64));
     group.bench_function("wasm_plugin_call", |b| {
-        b.iter(|| runtime.block_on(pool.process(&ctx, Signal::Traces, payload.clone())).unwrap())
+        b.iter(|| {
+            runtime
+                .block_on(pool.process(&ctx, Signal::Traces, payload.clone()))
+                .unwrap()
+        })
     });
     group.bench_function("native_rust", |b| b.iter(|| native_insert(&payload)));
     group.finish();

@@ -44,7 +44,11 @@ fn main() {
         if !wasm.exists() {
             panic!("plugin build succeeded but {} is missing", wasm.display());
         }
-        println!("cargo:rustc-env=WEIR_PLUGIN_{}={}", name.to_uppercase(), wasm.display());
+        println!(
+            "cargo:rustc-env=WEIR_PLUGIN_{}={}",
+            name.to_uppercase(),
+            wasm.display()
+        );
     }
 }
 

@@ -17,7 +17,10 @@ pub enum CertsError {
     #[error("`{0}` is not a DNS name or an IP address")]
     BadHost(String),
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What to put in the certificates.
@@ -31,7 +34,10 @@ pub struct CertsRequest {
 
 impl Default for CertsRequest {
     fn default() -> Self {
-        CertsRequest { hosts: vec!["localhost".into(), "127.0.0.1".into()], client_cn: "weir-client".into() }
+        CertsRequest {
+            hosts: vec!["localhost".into(), "127.0.0.1".into()],
+            client_cn: "weir-client".into(),
+        }
     }
 }
 
@@ -49,22 +55,39 @@ pub struct Certs {
 pub fn generate(request: &CertsRequest) -> Result<Certs, CertsError> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "Weir development CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Weir development CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
     let mut server_params = CertificateParams::new(request.hosts.clone())
         .map_err(|_| CertsError::BadHost(request.hosts.join(",")))?;
-    server_params.distinguished_name.push(DnType::CommonName, request.hosts.first().map(String::as_str).unwrap_or("weir"));
+    server_params.distinguished_name.push(
+        DnType::CommonName,
+        request.hosts.first().map(String::as_str).unwrap_or("weir"),
+    );
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    server_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    server_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     let server_key = KeyPair::generate()?;
     let server = server_params.signed_by(&server_key, &ca)?;
 
     let mut client_params = CertificateParams::new(Vec::<String>::new())?;
-    client_params.distinguished_name.push(DnType::CommonName, request.client_cn.as_str());
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, request.client_cn.as_str());
     client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    client_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    client_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     let client_key = KeyPair::generate()?;
     let client = client_params.signed_by(&client_key, &ca)?;
 
@@ -79,7 +102,10 @@ pub fn generate(request: &CertsRequest) -> Result<Certs, CertsError> {
 
 /// Writes the five files into `dir` (created if missing); keys are 0600.
 pub fn write(certs: &Certs, dir: &Path) -> Result<Vec<PathBuf>, CertsError> {
-    std::fs::create_dir_all(dir).map_err(|source| CertsError::Write { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| CertsError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let files = [
         ("ca.crt", &certs.ca_crt, false),
         ("server.crt", &certs.server_crt, false),
@@ -90,7 +116,10 @@ pub fn write(certs: &Certs, dir: &Path) -> Result<Vec<PathBuf>, CertsError> {
     let mut written = Vec::new();
     for (name, pem, secret) in files {
         let path = dir.join(name);
-        write_file(&path, pem, secret).map_err(|source| CertsError::Write { path: path.clone(), source })?;
+        write_file(&path, pem, secret).map_err(|source| CertsError::Write {
+            path: path.clone(),
+            source,
+        })?;
         written.push(path);
     }
     Ok(written)
@@ -117,22 +146,39 @@ mod tests {
     #[test]
     fn generates_a_chain_rustls_accepts() {
         let certs = generate(&CertsRequest::default()).unwrap();
-        let ca: Vec<_> = rustls_pemfile::certs(&mut certs.ca_crt.as_bytes()).collect::<Result<_, _>>().unwrap();
+        let ca: Vec<_> = rustls_pemfile::certs(&mut certs.ca_crt.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
         let mut roots = rustls::RootCertStore::empty();
         roots.add(ca[0].clone()).unwrap();
-        let server: Vec<_> = rustls_pemfile::certs(&mut certs.server_crt.as_bytes()).collect::<Result<_, _>>().unwrap();
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(std::sync::Arc::new(roots), provider)
-            .build()
+        let server: Vec<_> = rustls_pemfile::certs(&mut certs.server_crt.as_bytes())
+            .collect::<Result<_, _>>()
             .unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            std::sync::Arc::new(roots),
+            provider,
+        )
+        .build()
+        .unwrap();
         use rustls::client::danger::ServerCertVerifier;
         for host in ["localhost", "127.0.0.1"] {
             let name = rustls::pki_types::ServerName::try_from(host).unwrap();
             verifier
-                .verify_server_cert(&server[0], &[], &name, &[], rustls::pki_types::UnixTime::now())
+                .verify_server_cert(
+                    &server[0],
+                    &[],
+                    &name,
+                    &[],
+                    rustls::pki_types::UnixTime::now(),
+                )
                 .unwrap_or_else(|e| panic!("{host}: {e}"));
         }
-        assert!(rustls_pemfile::private_key(&mut certs.client_key.as_bytes()).unwrap().is_some());
+        assert!(
+            rustls_pemfile::private_key(&mut certs.client_key.as_bytes())
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
@@ -143,7 +189,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("server.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("server.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -69,11 +69,21 @@ mod tests {
 
     #[test]
     fn subcommands_parse() {
-        let cli = Cli::try_parse_from(["weir", "run", "--config", "a.yaml", "--env", "prod"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Run(RunArgs { env: Some(ref e), .. })) if e == "prod"));
-        let cli = Cli::try_parse_from(["weir", "certs", "generate", "--out", "d", "--hosts", "a,b"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["weir", "run", "--config", "a.yaml", "--env", "prod"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Run(RunArgs { env: Some(ref e), .. })) if e == "prod")
+        );
+        let cli =
+            Cli::try_parse_from(["weir", "certs", "generate", "--out", "d", "--hosts", "a,b"])
+                .unwrap();
         match cli.command {
-            Some(Command::Certs { command: CertsCommand::Generate { hosts, client_cn, .. } }) => {
+            Some(Command::Certs {
+                command:
+                    CertsCommand::Generate {
+                        hosts, client_cn, ..
+                    },
+            }) => {
                 assert_eq!(hosts, vec!["a", "b"]);
                 assert_eq!(client_cn, "weir-client");
             }

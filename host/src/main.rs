@@ -13,9 +13,14 @@ fn main() -> ExitCode {
         None => run(cli.run),
         Some(Command::Run(args)) => run(args),
         Some(Command::Validate(args)) => return validate(args),
-        Some(Command::Certs { command: CertsCommand::Generate { out, hosts, client_cn } }) => {
-            certs(out, hosts, client_cn)
-        }
+        Some(Command::Certs {
+            command:
+                CertsCommand::Generate {
+                    out,
+                    hosts,
+                    client_cn,
+                },
+        }) => certs(out, hosts, client_cn),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -55,7 +60,11 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
 }
 
 fn validate(args: RunArgs) -> ExitCode {
-    let name = args.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<default config>".into());
+    let name = args
+        .config
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "<default config>".into());
     let result = load(&args).and_then(|config| weir::service::validate(config).map(|_| ()));
     match result {
         Ok(()) => {
@@ -64,7 +73,11 @@ fn validate(args: RunArgs) -> ExitCode {
         }
         Err(errors) => {
             eprintln!("{errors}");
-            eprintln!("{name}: {} error{}", errors.0.len(), if errors.0.len() == 1 { "" } else { "s" });
+            eprintln!(
+                "{name}: {} error{}",
+                errors.0.len(),
+                if errors.0.len() == 1 { "" } else { "s" }
+            );
             ExitCode::FAILURE
         }
     }

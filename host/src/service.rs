@@ -23,18 +23,23 @@ pub enum ServiceError {
     #[error("receiver {id}: {reason}")]
     Receiver { id: String, reason: String },
     #[error("telemetry endpoint {address}: {source}")]
-    Telemetry { address: String, source: std::io::Error },
+    Telemetry {
+        address: String,
+        source: std::io::Error,
+    },
 }
 
 /// Checks a config the way `run` would use it, starting nothing: every
 /// plugin is compiled and configured (its `init` sees its settings).
 pub fn validate(config: Config) -> Result<Prepared, ConfigErrors> {
-    let engine = PluginEngine::new().map_err(|e| ConfigErrors(vec![crate::config::ConfigError {
-        file: config.file.clone(),
-        path: String::new(),
-        line: None,
-        message: e.to_string(),
-    }]))?;
+    let engine = PluginEngine::new().map_err(|e| {
+        ConfigErrors(vec![crate::config::ConfigError {
+            file: config.file.clone(),
+            path: String::new(),
+            line: None,
+            message: e.to_string(),
+        }])
+    })?;
     pipeline::prepare(config, &engine)
 }
 
@@ -42,8 +47,11 @@ pub fn validate(config: Config) -> Result<Prepared, ConfigErrors> {
 pub async fn run(config: Config) -> Result<(), ServiceError> {
     let engine = PluginEngine::new()?;
     let receivers = config.receivers.clone();
-    let used_receivers: std::collections::BTreeSet<_> =
-        config.pipelines.values().flat_map(|p| p.receivers.iter().cloned()).collect();
+    let used_receivers: std::collections::BTreeSet<_> = config
+        .pipelines
+        .values()
+        .flat_map(|p| p.receivers.iter().cloned())
+        .collect();
     let telemetry_address = config.telemetry.metrics_address.clone();
     let source = config.file.display().to_string();
 
@@ -72,7 +80,10 @@ pub async fn run(config: Config) -> Result<(), ServiceError> {
         };
         let receiver = crate::receiver::start(&name, otlp, router.for_receiver(&name), shutdown)
             .await
-            .map_err(|e| ServiceError::Receiver { id: name.clone(), reason: e.to_string() })?;
+            .map_err(|e| ServiceError::Receiver {
+                id: name.clone(),
+                reason: e.to_string(),
+            })?;
         if let Some(addr) = receiver.grpc_addr {
             tracing::info!(receiver = name, transport = "grpc", address = %addr, "listening");
         }
@@ -84,7 +95,10 @@ pub async fn run(config: Config) -> Result<(), ServiceError> {
     if let Some(address) = telemetry_address {
         let bound = crate::telemetry::server::start(&address, stopped.clone())
             .await
-            .map_err(|source| ServiceError::Telemetry { address: address.clone(), source })?;
+            .map_err(|source| ServiceError::Telemetry {
+                address: address.clone(),
+                source,
+            })?;
         tracing::info!(transport = "telemetry", address = %bound, "listening");
     }
     tracing::info!(config = source, "ready");
@@ -93,14 +107,22 @@ pub async fn run(config: Config) -> Result<(), ServiceError> {
     tracing::info!("shutting down: no new requests; flushing batches and exporter queues");
     let _ = stop.send(true);
     for receiver in running {
-        if tokio::time::timeout(DRAIN_DEADLINE, receiver.wait()).await.is_err() {
+        if tokio::time::timeout(DRAIN_DEADLINE, receiver.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("a client kept its connection open past {DRAIN_DEADLINE:?}; closing");
         }
     }
     drop(router.swap(Routes::default()));
     drop(router);
-    if tokio::time::timeout(DRAIN_DEADLINE, topology.tasks.drain()).await.is_err() {
-        tracing::error!("pipelines did not drain within {DRAIN_DEADLINE:?}; exiting with data still held");
+    if tokio::time::timeout(DRAIN_DEADLINE, topology.tasks.drain())
+        .await
+        .is_err()
+    {
+        tracing::error!(
+            "pipelines did not drain within {DRAIN_DEADLINE:?}; exiting with data still held"
+        );
     }
     tracing::info!("stopped");
     Ok(())

@@ -16,21 +16,32 @@ use prost::Message;
 pub fn kv(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.into(),
-        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
         ..Default::default()
     }
 }
 
 fn resource(service: &str) -> Option<Resource> {
-    Some(Resource { attributes: vec![kv("service.name", service), kv("host.name", "bench-host")], ..Default::default() })
+    Some(Resource {
+        attributes: vec![kv("service.name", service), kv("host.name", "bench-host")],
+        ..Default::default()
+    })
 }
 
 fn scope() -> Option<InstrumentationScope> {
-    Some(InstrumentationScope { name: "weir.bench".into(), version: "1.0.0".into(), ..Default::default() })
+    Some(InstrumentationScope {
+        name: "weir.bench".into(),
+        version: "1.0.0".into(),
+        ..Default::default()
+    })
 }
 
 fn attributes(i: usize, count: usize) -> Vec<KeyValue> {
-    (0..count).map(|a| kv(&format!("attr.{a}"), &format!("value-{i}-{a}"))).collect()
+    (0..count)
+        .map(|a| kv(&format!("attr.{a}"), &format!("value-{i}-{a}")))
+        .collect()
 }
 
 /// `spans` spans of one service, each with `attrs` string attributes.
@@ -44,14 +55,21 @@ pub fn traces(spans: usize, attrs: usize) -> ExportTraceServiceRequest {
             start_time_unix_nano: 1_700_000_000_000_000_000 + i as u64,
             end_time_unix_nano: 1_700_000_000_001_000_000 + i as u64,
             attributes: attributes(i, attrs),
-            status: Some(Status { code: 1, ..Default::default() }),
+            status: Some(Status {
+                code: 1,
+                ..Default::default()
+            }),
             ..Default::default()
         })
         .collect();
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: resource("bench"),
-            scope_spans: vec![ScopeSpans { scope: scope(), spans, ..Default::default() }],
+            scope_spans: vec![ScopeSpans {
+                scope: scope(),
+                spans,
+                ..Default::default()
+            }],
             ..Default::default()
         }],
     }
@@ -91,7 +109,9 @@ pub fn logs(records: usize, attrs: usize) -> ExportLogsServiceRequest {
             time_unix_nano: 1_700_000_000_000_000_000,
             severity_number: 9,
             severity_text: "INFO".into(),
-            body: Some(AnyValue { value: Some(any_value::Value::StringValue(format!("log line {i}"))) }),
+            body: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(format!("log line {i}"))),
+            }),
             attributes: attributes(i, attrs),
             ..Default::default()
         })
@@ -99,7 +119,11 @@ pub fn logs(records: usize, attrs: usize) -> ExportLogsServiceRequest {
     ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
             resource: resource("bench"),
-            scope_logs: vec![ScopeLogs { scope: scope(), log_records, ..Default::default() }],
+            scope_logs: vec![ScopeLogs {
+                scope: scope(),
+                log_records,
+                ..Default::default()
+            }],
             ..Default::default()
         }],
     }

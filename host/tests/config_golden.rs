@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 fn files(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config").join(dir);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/config")
+        .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -54,12 +56,22 @@ fn invalid_configs_report_every_error() {
 
 #[test]
 fn env_expansion_reaches_typed_settings() {
-    let config = load(&files("valid").into_iter().find(|p| p.ends_with("env_and_plugins.yaml")).unwrap()).unwrap();
-    let weir::config::ReceiverConfig::Otlp(otlp) = &config.receivers[&weir::config::ComponentId::parse("otlp").unwrap()];
+    let config = load(
+        &files("valid")
+            .into_iter()
+            .find(|p| p.ends_with("env_and_plugins.yaml"))
+            .unwrap(),
+    )
+    .unwrap();
+    let weir::config::ReceiverConfig::Otlp(otlp) =
+        &config.receivers[&weir::config::ComponentId::parse("otlp").unwrap()];
     let http = otlp.protocols.http.as_ref().unwrap();
     assert_eq!(http.endpoint, "127.0.0.1:14318");
     assert_eq!(http.max_request_body_size, 1_048_576);
-    assert_eq!(otlp.protocols.grpc.as_ref().unwrap().endpoint, "127.0.0.1:4317");
+    assert_eq!(
+        otlp.protocols.grpc.as_ref().unwrap().endpoint,
+        "127.0.0.1:4317"
+    );
     let plugin = &config.plugins["redact"];
     assert_eq!(plugin.limits.memory_mib, 16);
     assert_eq!(plugin.limits.timeout, std::time::Duration::from_millis(250));

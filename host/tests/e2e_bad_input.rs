@@ -33,11 +33,24 @@ const GRPC_TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/
 const GOOD_JSON: &str = r#"{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"ok"}]}]}]}"#;
 
 /// POSTs `body` (a file) with `content_type`, returning (status, body).
-fn post(addr: &str, path: &str, content_type: &str, body: &Path, extra: &[&str]) -> (String, String) {
+fn post(
+    addr: &str,
+    path: &str,
+    content_type: &str,
+    body: &Path,
+    extra: &[&str],
+) -> (String, String) {
     let url = format!("http://{addr}{path}");
     let header = format!("Content-Type: {content_type}");
     let data = format!("@{}", body.display());
-    let mut args = vec!["-H", header.as_str(), "-w", "\n%{http_code}", "--data-binary", data.as_str()];
+    let mut args = vec![
+        "-H",
+        header.as_str(),
+        "-w",
+        "\n%{http_code}",
+        "--data-binary",
+        data.as_str(),
+    ];
     args.extend_from_slice(extra);
     args.push(url.as_str());
     let out = curl(&args);
@@ -60,8 +73,18 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 fn grpc_raw(addr: &str, args: &[&str]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/grpc_raw.py");
-    let out = Command::new("python3").arg(script).arg(addr).arg(GRPC_TRACES).args(args).output().unwrap();
-    assert!(out.status.success(), "grpc_raw: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(addr)
+        .arg(GRPC_TRACES)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "grpc_raw: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -83,11 +106,41 @@ fn each_bad_request_gets_its_status_and_is_counted() {
     assert_eq!(status, "400", "{body}");
 
     let cases: Vec<(&str, String, &str, std::path::PathBuf, Vec<&str>)> = vec![
-        ("wrong content type", "415".into(), "text/plain", good.clone(), vec![]),
-        ("invalid JSON", "400".into(), "application/json", file(d, "bad.json", b"{\"resourceSpans\": [}"), vec![]),
-        ("empty JSON body", "400".into(), "application/json", file(d, "empty.json", b""), vec![]),
-        ("empty protobuf body", "200".into(), "application/x-protobuf", file(d, "empty.pb", b""), vec![]),
-        ("body over the limit", "413".into(), "application/x-protobuf", file(d, "big.pb", &vec![0u8; 2 * 1024 * 1024]), vec![]),
+        (
+            "wrong content type",
+            "415".into(),
+            "text/plain",
+            good.clone(),
+            vec![],
+        ),
+        (
+            "invalid JSON",
+            "400".into(),
+            "application/json",
+            file(d, "bad.json", b"{\"resourceSpans\": [}"),
+            vec![],
+        ),
+        (
+            "empty JSON body",
+            "400".into(),
+            "application/json",
+            file(d, "empty.json", b""),
+            vec![],
+        ),
+        (
+            "empty protobuf body",
+            "200".into(),
+            "application/x-protobuf",
+            file(d, "empty.pb", b""),
+            vec![],
+        ),
+        (
+            "body over the limit",
+            "413".into(),
+            "application/x-protobuf",
+            file(d, "big.pb", &vec![0u8; 2 * 1024 * 1024]),
+            vec![],
+        ),
         (
             "gzip bomb",
             "413".into(),
@@ -100,20 +153,39 @@ fn each_bad_request_gets_its_status_and_is_counted() {
         let (status, text) = post(&http, TRACES, content_type, body, extra);
         assert_eq!(&status, want, "{what}: {text}");
         if want != "200" {
-            assert!(!text.is_empty(), "{what}: an error response carries a status message");
+            assert!(
+                !text.is_empty(),
+                "{what}: an error response carries a status message"
+            );
         }
     }
     // A signal no pipeline takes: 404, as the Go collector answers for a service it did not register.
-    let (status, text) = post(&http, "/v1/logs", "application/json", &file(d, "logs.json", br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"}}]}]}]}"#), &[]);
+    let (status, text) = post(
+        &http,
+        "/v1/logs",
+        "application/json",
+        &file(
+            d,
+            "logs.json",
+            br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"}}]}]}]}"#,
+        ),
+        &[],
+    );
     assert_eq!(status, "404", "{text}");
     assert!(text.contains("no pipeline takes logs"), "{text}");
     // gRPC: malformed → INVALID_ARGUMENT; over the limit → RESOURCE_EXHAUSTED without a retry hint.
     let reply = grpc_raw(&grpc, &["--hex", &hex(&proto[..proto.len() - 1])]);
     assert!(reply.starts_with("INVALID_ARGUMENT"), "{reply}");
     let reply = grpc_raw(&grpc, &["--repeat", "00:2000000"]);
-    assert!(reply.starts_with("RESOURCE_EXHAUSTED") && !reply.contains("retry-info"), "{reply}");
+    assert!(
+        reply.starts_with("RESOURCE_EXHAUSTED") && !reply.contains("retry-info"),
+        "{reply}"
+    );
     let reply = grpc_raw(&grpc, &["--repeat", "00:60000000", "--gzip"]);
-    assert!(reply.starts_with("RESOURCE_EXHAUSTED"), "gzip bomb over gRPC: {reply}");
+    assert!(
+        reply.starts_with("RESOURCE_EXHAUSTED"),
+        "gzip bomb over gRPC: {reply}"
+    );
     let reply = grpc_raw(&grpc, &["--hex", &hex(&proto)]);
     assert!(reply.starts_with("OK"), "{reply}");
 
@@ -122,9 +194,21 @@ fn each_bad_request_gets_its_status_and_is_counted() {
     let (status, _) = post(&http, TRACES, "application/json", &good, &[]);
     assert_eq!(status, "200");
     let metrics = weir.metrics();
-    for (outcome, at_least) in [("invalid", 4.0), ("unsupported_media_type", 1.0), ("too_large", 4.0), ("accepted", 4.0)] {
-        let n = metric_value(&metrics, "weir_receiver_requests_total", &[("outcome", outcome)]);
-        assert!(n >= at_least, "outcome {outcome}: {n} < {at_least}\n{metrics}");
+    for (outcome, at_least) in [
+        ("invalid", 4.0),
+        ("unsupported_media_type", 1.0),
+        ("too_large", 4.0),
+        ("accepted", 4.0),
+    ] {
+        let n = metric_value(
+            &metrics,
+            "weir_receiver_requests_total",
+            &[("outcome", outcome)],
+        );
+        assert!(
+            n >= at_least,
+            "outcome {outcome}: {n} < {at_least}\n{metrics}"
+        );
     }
 }
 
@@ -132,21 +216,50 @@ fn each_bad_request_gets_its_status_and_is_counted() {
 fn a_config_with_unknown_keys_is_refused_with_every_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");
-    std::fs::write(&path, CONFIG.replace("batch: {timeout: 100ms}", "batch: {timeout: 100ms, sise: 1}").replace("grpc: {", "grpc: {endpont: x, ")).unwrap();
-    let out = Command::new(WEIR).args(["validate", "--config", path.to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        &path,
+        CONFIG
+            .replace(
+                "batch: {timeout: 100ms}",
+                "batch: {timeout: 100ms, sise: 1}",
+            )
+            .replace("grpc: {", "grpc: {endpont: x, "),
+    )
+    .unwrap();
+    let out = Command::new(WEIR)
+        .args(["validate", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bad.yaml:5: receivers.otlp.protocols.grpc.endpont: unknown field `endpont`"), "{stderr}");
-    assert!(stderr.contains("bad.yaml:8: processors.batch.sise: unknown field `sise`"), "{stderr}");
+    assert!(
+        stderr
+            .contains("bad.yaml:5: receivers.otlp.protocols.grpc.endpont: unknown field `endpont`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad.yaml:8: processors.batch.sise: unknown field `sise`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("2 errors"), "{stderr}");
     // `run` refuses it too, with the same messages.
-    let out = Command::new(WEIR).args(["--config", path.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(WEIR)
+        .args(["--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `endpont`"));
     // And a good one validates.
     std::fs::write(&path, CONFIG).unwrap();
-    let out = Command::new(WEIR).args(["validate", "--config", path.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(WEIR)
+        .args(["validate", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -154,15 +267,30 @@ fn plugin_settings_are_checked_by_validate() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");
     let config = CONFIG
-        .replace("batch: {timeout: 100ms}", "batch: {timeout: 100ms}\n  attributes: {actions: [{key: k, action: hash}]}")
+        .replace(
+            "batch: {timeout: 100ms}",
+            "batch: {timeout: 100ms}\n  attributes: {actions: [{key: k, action: hash}]}",
+        )
         .replace("processors: [batch]", "processors: [batch, attributes]")
-        .replace("file: {path: out.json}", "file: {path: out.json, format: yaml}");
+        .replace(
+            "file: {path: out.json}",
+            "file: {path: out.json, format: yaml}",
+        );
     std::fs::write(&path, config).unwrap();
-    let out = Command::new(WEIR).args(["validate", "--config", path.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(WEIR)
+        .args(["validate", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("processors.attributes: ") && stderr.contains("hash"), "{stderr}");
-    assert!(stderr.contains("exporters.file: ") && stderr.contains("yaml"), "{stderr}");
+    assert!(
+        stderr.contains("processors.attributes: ") && stderr.contains("hash"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("exporters.file: ") && stderr.contains("yaml"),
+        "{stderr}"
+    );
 }
 
 /// A one-span ExportTraceServiceRequest, hand-encoded: resource_spans {
@@ -211,8 +339,14 @@ service:
     let http = weir.http.unwrap().to_string();
     let grpc = weir.grpc.unwrap().to_string();
     let big = file(dir.path(), "big.pb", &padded_span_request(400 * 1024));
-    assert_eq!(post(&http, TRACES, "application/x-protobuf", &big, &[]).0, "200");
-    assert_eq!(post(&http, TRACES, "application/x-protobuf", &big, &[]).0, "200");
+    assert_eq!(
+        post(&http, TRACES, "application/x-protobuf", &big, &[]).0,
+        "200"
+    );
+    assert_eq!(
+        post(&http, TRACES, "application/x-protobuf", &big, &[]).0,
+        "200"
+    );
     let out = curl(&[
         "-i",
         "-H",
@@ -225,7 +359,10 @@ service:
     assert!(response.starts_with("http/1.1 429"), "{response}");
     assert!(response.contains("retry-after: 2"), "{response}");
     let reply = grpc_raw(&grpc, &["--file", big.to_str().unwrap()]);
-    assert!(reply.starts_with("RESOURCE_EXHAUSTED") && reply.contains("retry-info"), "{reply}");
+    assert!(
+        reply.starts_with("RESOURCE_EXHAUSTED") && reply.contains("retry-info"),
+        "{reply}"
+    );
     assert!(weir.metric("weir_memory_refused_requests_total", &[]) >= 2.0);
     assert!(weir.metric("weir_receiver_requests_total", &[("outcome", "exhausted")]) >= 2.0);
 }

@@ -47,9 +47,18 @@ fn sdk_env(dir: &Path, protocol: &str, endpoint: String) -> Vec<(&'static str, S
     vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_string()),
-        ("OTEL_EXPORTER_OTLP_CERTIFICATE", dir.join("ca.crt").display().to_string()),
-        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", dir.join("client.crt").display().to_string()),
-        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", dir.join("client.key").display().to_string()),
+        (
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            dir.join("ca.crt").display().to_string(),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            dir.join("client.crt").display().to_string(),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            dir.join("client.key").display().to_string(),
+        ),
     ]
 }
 
@@ -59,12 +68,20 @@ fn tagged_items(path: &Path, scope_key: &str, item_keys: &[&str]) -> BTreeSet<(S
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut seen = BTreeSet::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let request: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {e}: {line}"));
-        for resource in request[scope_key.split('.').next().unwrap()].as_array().unwrap() {
+        let request: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {e}: {line}"));
+        for resource in request[scope_key.split('.').next().unwrap()]
+            .as_array()
+            .unwrap()
+        {
             let run = attribute(&resource["resource"]["attributes"], "run.id").unwrap_or_default();
             for items in collect_items(resource, item_keys) {
                 let attrs = &items["attributes"];
-                assert_eq!(attribute(attrs, "org_name").as_deref(), Some(TAG), "untagged item: {items}");
+                assert_eq!(
+                    attribute(attrs, "org_name").as_deref(),
+                    Some(TAG),
+                    "untagged item: {items}"
+                );
                 let seq = attrs
                     .as_array()
                     .unwrap()
@@ -89,7 +106,13 @@ fn collect_items(resource: &serde_json::Value, keys: &[&str]) -> Vec<serde_json:
         let mut next = Vec::new();
         for node in &level {
             if *key == "*dataPoints" {
-                for kind in ["gauge", "sum", "histogram", "exponentialHistogram", "summary"] {
+                for kind in [
+                    "gauge",
+                    "sum",
+                    "histogram",
+                    "exponentialHistogram",
+                    "summary",
+                ] {
                     if let Some(points) = node[kind]["dataPoints"].as_array() {
                         next.extend(points.iter().cloned());
                     }
@@ -104,11 +127,17 @@ fn collect_items(resource: &serde_json::Value, keys: &[&str]) -> Vec<serde_json:
 }
 
 fn attribute(attrs: &serde_json::Value, key: &str) -> Option<String> {
-    attrs.as_array()?.iter().find(|kv| kv["key"] == key).and_then(|kv| kv["value"]["stringValue"].as_str().map(String::from))
+    attrs
+        .as_array()?
+        .iter()
+        .find(|kv| kv["key"] == key)
+        .and_then(|kv| kv["value"]["stringValue"].as_str().map(String::from))
 }
 
 fn expected(runs: &[&str], count: i64) -> BTreeSet<(String, i64)> {
-    runs.iter().flat_map(|r| (0..count).map(move |i| (r.to_string(), i))).collect()
+    runs.iter()
+        .flat_map(|r| (0..count).map(move |i| (r.to_string(), i)))
+        .collect()
 }
 
 #[test]
@@ -121,15 +150,33 @@ fn python_sdk_and_curl_over_mtls_reach_the_file_tagged() {
     const COUNT: i64 = 25;
 
     let out = python_send(
-        &sdk_env(dir.path(), "grpc", format!("https://127.0.0.1:{}", grpc.port())),
+        &sdk_env(
+            dir.path(),
+            "grpc",
+            format!("https://127.0.0.1:{}", grpc.port()),
+        ),
         &["--count", &COUNT.to_string(), "--run-id", "sdk-grpc"],
     );
-    assert!(out.status.success(), "python grpc: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python grpc: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = python_send(
-        &sdk_env(dir.path(), "http/protobuf", format!("https://127.0.0.1:{}", http.port())),
+        &sdk_env(
+            dir.path(),
+            "http/protobuf",
+            format!("https://127.0.0.1:{}", http.port()),
+        ),
         &["--count", &COUNT.to_string(), "--run-id", "sdk-http"],
     );
-    assert!(out.status.success(), "python http: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python http: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let base = format!("https://127.0.0.1:{}", http.port());
     let certs = |dir: &Path| {
@@ -142,32 +189,66 @@ fn python_sdk_and_curl_over_mtls_reach_the_file_tagged() {
             dir.join("client.key").display().to_string(),
         ]
     };
-    for (path, body) in [("/v1/metrics", curl_metrics_json()), ("/v1/logs", curl_logs_json()), ("/v1/traces", curl_traces_json())] {
+    for (path, body) in [
+        ("/v1/metrics", curl_metrics_json()),
+        ("/v1/logs", curl_logs_json()),
+        ("/v1/traces", curl_traces_json()),
+    ] {
         let mut args = certs(dir.path());
-        args.extend(["-H", "Content-Type: application/json", "-w", "\n%{http_code}", "--data-binary"].map(String::from));
+        args.extend(
+            [
+                "-H",
+                "Content-Type: application/json",
+                "-w",
+                "\n%{http_code}",
+                "--data-binary",
+            ]
+            .map(String::from),
+        );
         args.push(body);
         args.push(format!("{base}{path}"));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = curl(&args);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.trim_end().ends_with("200"), "curl {path}: {text} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            text.trim_end().ends_with("200"),
+            "curl {path}: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     let mut want_points = expected(&["sdk-grpc", "sdk-http"], COUNT);
     want_points.extend(expected(&["curl"], 3));
     let metrics_file = dir.path().join("tagged_metrics.json");
     let logs_file = dir.path().join("tagged_logs.json");
-    weir.wait_for("every data point and log record in the files", Duration::from_secs(60), |_| {
-        tagged_items(&metrics_file, "resourceMetrics", &["scopeMetrics", "metrics", "*dataPoints"]) == want_points
-            && tagged_items(&logs_file, "resourceLogs", &["scopeLogs", "logRecords"]) == want_points
-    });
+    weir.wait_for(
+        "every data point and log record in the files",
+        Duration::from_secs(60),
+        |_| {
+            tagged_items(
+                &metrics_file,
+                "resourceMetrics",
+                &["scopeMetrics", "metrics", "*dataPoints"],
+            ) == want_points
+                && tagged_items(&logs_file, "resourceLogs", &["scopeLogs", "logRecords"])
+                    == want_points
+        },
+    );
     // Traces go to the debug exporter: every span, tagged, on stdout.
     weir.wait_for("every span printed tagged", Duration::from_secs(30), |w| {
         let out = w.stdout();
         let tagged = out.matches(&format!("-> org_name: Str({TAG})")).count();
-        tagged >= 2 * COUNT as usize + 1 && out.contains("curl-span") && (0..COUNT).all(|i| out.contains(&format!("span-{i}")))
+        let spans_sent = 2 * COUNT as usize + 1; // SDK over gRPC and HTTP, and curl's one
+        tagged >= spans_sent
+            && out.contains("curl-span")
+            && (0..COUNT).all(|i| out.contains(&format!("span-{i}")))
     });
-    assert!(weir.metric("weir_receiver_accepted_items_total", &[("signal", "metrics")]) >= (2 * COUNT + 3) as f64);
+    assert!(
+        weir.metric(
+            "weir_receiver_accepted_items_total",
+            &[("signal", "metrics")]
+        ) >= (2 * COUNT + 3) as f64
+    );
 }
 
 #[test]
@@ -182,7 +263,18 @@ fn clients_without_a_good_certificate_are_refused_and_the_collector_keeps_servin
     let post = |extra: &[String]| {
         let mut args: Vec<String> = vec!["--cacert".into(), ca.clone()];
         args.extend(extra.iter().cloned());
-        args.extend(["-H", "Content-Type: application/json", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary"].map(String::from));
+        args.extend(
+            [
+                "-H",
+                "Content-Type: application/json",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--data-binary",
+            ]
+            .map(String::from),
+        );
         args.push(curl_metrics_json());
         args.push(http.clone());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -199,23 +291,54 @@ fn clients_without_a_good_certificate_are_refused_and_the_collector_keeps_servin
 
     // No client certificate: the handshake fails (curl reports an SSL error, no HTTP status).
     let out = post(&[]);
-    assert!(!out.status.success(), "no-cert client was accepted: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "no-cert client was accepted: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // A certificate from another CA: refused too.
     let out = post(&with_cert(other.path()));
-    assert!(!out.status.success(), "foreign-CA client was accepted: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "foreign-CA client was accepted: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // The Python SDK over gRPC with a foreign certificate fails to export.
-    let mut env = sdk_env(dir.path(), "grpc", format!("https://127.0.0.1:{}", weir.grpc.unwrap().port()));
+    let mut env = sdk_env(
+        dir.path(),
+        "grpc",
+        format!("https://127.0.0.1:{}", weir.grpc.unwrap().port()),
+    );
     env.retain(|(k, _)| !k.contains("CLIENT"));
-    env.push(("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", other.path().join("client.crt").display().to_string()));
-    env.push(("OTEL_EXPORTER_OTLP_CLIENT_KEY", other.path().join("client.key").display().to_string()));
+    env.push((
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        other.path().join("client.crt").display().to_string(),
+    ));
+    env.push((
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        other.path().join("client.key").display().to_string(),
+    ));
     env.push(("OTEL_EXPORTER_OTLP_TIMEOUT", "5".into()));
     let out = python_send(&env, &["--signals", "metrics", "--count", "1"]);
-    assert!(!out.status.success(), "foreign-CA gRPC client exported: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "foreign-CA gRPC client exported: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     assert!(weir.is_running());
     let out = post(&with_cert(dir.path()));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(weir.metric("weir_receiver_tls_handshake_failures_total", &[]) >= 3.0, "{}", weir.metrics());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "200",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        weir.metric("weir_receiver_tls_handshake_failures_total", &[]) >= 3.0,
+        "{}",
+        weir.metrics()
+    );
     assert!(weir.stop().success());
 }
 

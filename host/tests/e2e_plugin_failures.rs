@@ -76,25 +76,72 @@ fn spans_in(path: &Path) -> Vec<String> {
 fn a_failing_call_fails_alone_and_the_next_batch_goes_through() {
     let dir = tempfile::tempdir().unwrap();
     let weir = Weir::start(dir.path(), &config("ignore"));
-    let calls = |outcome: &str| weir.metric("weir_plugin_calls_total", &[("component", "chaos"), ("outcome", outcome)]);
-    for (marker, outcome) in [("weir-chaos:trap", "trap"), ("weir-chaos:loop", "timeout"), ("weir-chaos:alloc", "memory")] {
+    let calls = |outcome: &str| {
+        weir.metric(
+            "weir_plugin_calls_total",
+            &[("component", "chaos"), ("outcome", outcome)],
+        )
+    };
+    for (marker, outcome) in [
+        ("weir-chaos:trap", "trap"),
+        ("weir-chaos:loop", "timeout"),
+        ("weir-chaos:alloc", "memory"),
+    ] {
         // error_mode: ignore → the failing batch passes on unchanged, and is accepted.
         assert_eq!(post(&weir, marker), "200", "{marker}");
-        assert_eq!(calls(outcome), 1.0, "{marker} counted as {outcome}:\n{}", weir.metrics());
+        assert_eq!(
+            calls(outcome),
+            1.0,
+            "{marker} counted as {outcome}:\n{}",
+            weir.metrics()
+        );
         // The next batch goes through a fresh instance.
-        let passed_before = weir.metric("weir_plugin_counter_total", &[("component", "chaos"), ("name", "passed")]);
+        let passed_before = weir.metric(
+            "weir_plugin_counter_total",
+            &[("component", "chaos"), ("name", "passed")],
+        );
         assert_eq!(post(&weir, &format!("after-{outcome}")), "200");
-        let passed = weir.metric("weir_plugin_counter_total", &[("component", "chaos"), ("name", "passed")]);
-        assert_eq!(passed, passed_before + 1.0, "the plugin ran on the next batch");
+        let passed = weir.metric(
+            "weir_plugin_counter_total",
+            &[("component", "chaos"), ("name", "passed")],
+        );
+        assert_eq!(
+            passed,
+            passed_before + 1.0,
+            "the plugin ran on the next batch"
+        );
     }
     let out = dir.path().join("out.json");
-    weir.wait_for("all six spans exported", Duration::from_secs(20), |_| spans_in(&out).len() == 6);
+    weir.wait_for("all six spans exported", Duration::from_secs(20), |_| {
+        spans_in(&out).len() == 6
+    });
     let names = spans_in(&out);
-    for name in ["weir-chaos:trap", "after-trap", "weir-chaos:loop", "after-timeout", "weir-chaos:alloc", "after-memory"] {
-        assert!(names.contains(&name.to_string()), "{name} missing from {names:?}");
+    for name in [
+        "weir-chaos:trap",
+        "after-trap",
+        "weir-chaos:loop",
+        "after-timeout",
+        "weir-chaos:alloc",
+        "after-memory",
+    ] {
+        assert!(
+            names.contains(&name.to_string()),
+            "{name} missing from {names:?}"
+        );
     }
-    assert!(weir.metric("weir_plugin_instances_started_total", &[("component", "chaos")]) >= 4.0);
-    assert_eq!(weir.metric("weir_processor_failed_batches_total", &[("component", "chaos")]), 3.0);
+    assert!(
+        weir.metric(
+            "weir_plugin_instances_started_total",
+            &[("component", "chaos")]
+        ) >= 4.0
+    );
+    assert_eq!(
+        weir.metric(
+            "weir_processor_failed_batches_total",
+            &[("component", "chaos")]
+        ),
+        3.0
+    );
 }
 
 #[test]
@@ -104,5 +151,7 @@ fn error_mode_propagate_refuses_the_request() {
     assert_eq!(post(&weir, "weir-chaos:trap"), "400");
     assert_eq!(post(&weir, "fine"), "200");
     let out = dir.path().join("out.json");
-    weir.wait_for("the good span exported", Duration::from_secs(20), |_| spans_in(&out) == vec!["fine".to_string()]);
+    weir.wait_for("the good span exported", Duration::from_secs(20), |_| {
+        spans_in(&out) == vec!["fine".to_string()]
+    });
 }

@@ -7,7 +7,10 @@ use super::tree::{Node, Value};
 /// one reference takes the variable's YAML type (`limit_mib: ${env:LIMIT}`
 /// becomes a number). Returns the names of unset variables without defaults
 /// (they expand to an empty string, as in the Go collector).
-pub fn expand(node: &mut Node, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, (usize, String)> {
+pub fn expand(
+    node: &mut Node,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, (usize, String)> {
     let mut unset = Vec::new();
     expand_node(node, lookup, &mut unset)?;
     Ok(unset)
@@ -22,7 +25,11 @@ fn expand_node(
         Value::String(text) if text.contains('$') => {
             let whole = is_single_reference(text);
             let expanded = expand_str(text, lookup, unset).map_err(|e| (node.line, e))?;
-            node.value = if whole { typed_scalar(expanded) } else { Value::String(expanded) };
+            node.value = if whole {
+                typed_scalar(expanded)
+            } else {
+                Value::String(expanded)
+            };
         }
         Value::Seq(items) => {
             for item in items {
@@ -66,9 +73,9 @@ pub fn expand_str(
             out.push('$');
             rest = tail;
         } else if let Some(body) = after.strip_prefix('{') {
-            let end = body
-                .find('}')
-                .ok_or_else(|| format!("unterminated `${{` in `{text}`: expected `${{env:NAME}}`"))?;
+            let end = body.find('}').ok_or_else(|| {
+                format!("unterminated `${{` in `{text}`: expected `${{env:NAME}}`")
+            })?;
             let reference = &body[..end];
             let spec = reference.strip_prefix("env:").unwrap_or(reference);
             if spec.contains(':') && !spec.contains(":-") {
@@ -81,7 +88,9 @@ pub fn expand_str(
                 None => (spec, None),
             };
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!("`${{{reference}}}`: `{name}` is not a valid environment variable name"));
+                return Err(format!(
+                    "`${{{reference}}}`: `{name}` is not a valid environment variable name"
+                ));
             }
             match (lookup(name), default) {
                 (Some(value), _) => out.push_str(&value),
@@ -124,14 +133,29 @@ mod tests {
     fn whole_references_are_typed() {
         let mut node = Node::parse("limit_mib: ${env:LIMIT}\nname: x${env:LIMIT}\n").unwrap();
         expand(&mut node, &env).unwrap();
-        assert_eq!(node.to_json(), serde_json::json!({"limit_mib": 200, "name": "x200"}));
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"limit_mib": 200, "name": "x200"})
+        );
     }
 
     #[test]
     fn bad_references_are_errors() {
         let mut unset = Vec::new();
-        assert!(expand_str("${env:HOST", &env, &mut unset).unwrap_err().contains("unterminated"));
-        assert!(expand_str("${file:/x}", &env, &mut unset).unwrap_err().contains("env"));
-        assert!(expand_str("${env:A-B}", &env, &mut unset).unwrap_err().contains("not a valid"));
+        assert!(
+            expand_str("${env:HOST", &env, &mut unset)
+                .unwrap_err()
+                .contains("unterminated")
+        );
+        assert!(
+            expand_str("${file:/x}", &env, &mut unset)
+                .unwrap_err()
+                .contains("env")
+        );
+        assert!(
+            expand_str("${env:A-B}", &env, &mut unset)
+                .unwrap_err()
+                .contains("not a valid")
+        );
     }
 }

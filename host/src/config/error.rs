@@ -55,18 +55,30 @@ pub struct Errors<'a> {
 
 impl<'a> Errors<'a> {
     pub fn new(file: &'a Path, lines: &'a dyn Fn(&str) -> Option<usize>) -> Self {
-        Errors { file, lines, list: Vec::new() }
+        Errors {
+            file,
+            lines,
+            list: Vec::new(),
+        }
     }
 
     /// Records `message` at `path` (the line is looked up from the path).
     pub fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         let path = path.into();
         let line = (self.lines)(&path);
-        self.list.push(ConfigError { file: self.file.to_path_buf(), path, line, message: message.into() });
+        self.list.push(ConfigError {
+            file: self.file.to_path_buf(),
+            path,
+            line,
+            message: message.into(),
+        });
     }
 
     pub fn into_result<T>(self, value: T) -> Result<T, ConfigErrors> {
-        if self.list.is_empty() { Ok(value) } else { Err(ConfigErrors(self.list)) }
+        if self.list.is_empty() {
+            Ok(value)
+        } else {
+            Err(ConfigErrors(self.list))
+        }
     }
 }
-

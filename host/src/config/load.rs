@@ -50,7 +50,10 @@ pub fn load_str(
     match env::expand(&mut root, lookup) {
         Ok(unset) => {
             for name in unset {
-                tracing::warn!(variable = name, "environment variable is not set; using an empty string");
+                tracing::warn!(
+                    variable = name,
+                    "environment variable is not set; using an empty string"
+                );
             }
         }
         Err((line, message)) => {
@@ -74,30 +77,43 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
     let top = entries(root, "", errors);
     for (key, _) in top {
         if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
-            errors.add(key.clone(), format!("unknown key; expected one of {}", TOP_LEVEL_KEYS.join(", ")));
+            errors.add(
+                key.clone(),
+                format!("unknown key; expected one of {}", TOP_LEVEL_KEYS.join(", ")),
+            );
         }
     }
     let section = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| v);
 
     let plugins = plugins(section("plugins"), errors);
-    let receivers = components(section("receivers"), "receivers", errors, |id, node, path, errors| {
-        match id.kind.as_str() {
+    let receivers = components(
+        section("receivers"),
+        "receivers",
+        errors,
+        |id, node, path, errors| match id.kind.as_str() {
             "otlp" => typed::<OtlpReceiverConfig>(node, &path, errors).map(ReceiverConfig::Otlp),
             other => {
-                errors.add(path, format!("unknown receiver type `{other}`; expected otlp"));
+                errors.add(
+                    path,
+                    format!("unknown receiver type `{other}`; expected otlp"),
+                );
                 None
             }
-        }
-    });
-    let processors = components(section("processors"), "processors", errors, |id, node, path, errors| {
-        match id.kind.as_str() {
+        },
+    );
+    let processors = components(
+        section("processors"),
+        "processors",
+        errors,
+        |id, node, path, errors| match id.kind.as_str() {
             "batch" => typed::<BatchConfig>(node, &path, errors).map(ProcessorConfig::Batch),
             "memory_limiter" => typed::<MemoryLimiterConfig>(node, &path, errors)
                 .and_then(|c| memory_limiter_checked(c, &path, errors))
                 .map(ProcessorConfig::MemoryLimiter),
-            kind if plugins.contains_key(kind) => {
-                Some(ProcessorConfig::Plugin { plugin: kind.to_string(), config: plugin_config(node) })
-            }
+            kind if plugins.contains_key(kind) => Some(ProcessorConfig::Plugin {
+                plugin: kind.to_string(),
+                config: plugin_config(node),
+            }),
             other => {
                 let mut known = vec!["batch", "memory_limiter"];
                 known.extend(BUILTIN_PROCESSORS);
@@ -110,13 +126,20 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
                 );
                 None
             }
-        }
-    });
-    let exporters = components(section("exporters"), "exporters", errors, |id, node, path, errors| {
-        if plugins.contains_key(&id.kind) {
-            Some(ExporterConfig { plugin: id.kind.clone(), config: plugin_config(node) })
-        } else {
-            errors.add(
+        },
+    );
+    let exporters = components(
+        section("exporters"),
+        "exporters",
+        errors,
+        |id, node, path, errors| {
+            if plugins.contains_key(&id.kind) {
+                Some(ExporterConfig {
+                    plugin: id.kind.clone(),
+                    config: plugin_config(node),
+                })
+            } else {
+                errors.add(
                 path,
                 format!(
                     "unknown exporter type `{}`; expected {} or a type declared under `plugins:`",
@@ -124,21 +147,30 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
                     BUILTIN_EXPORTERS.join(", ")
                 ),
             );
-            None
-        }
-    });
+                None
+            }
+        },
+    );
     // References are checked against what is declared, valid or not, so one
     // bad component is reported once, not again at every pipeline naming it.
     let declared = |name: &str| -> BTreeSet<ComponentId> {
         section(name)
             .map(|node| match &node.value {
-                Value::Map(entries) => entries.iter().filter_map(|(k, _)| ComponentId::parse(k).ok()).collect(),
+                Value::Map(entries) => entries
+                    .iter()
+                    .filter_map(|(k, _)| ComponentId::parse(k).ok())
+                    .collect(),
                 _ => BTreeSet::new(),
             })
             .unwrap_or_default()
     };
-    let (pipelines, telemetry) =
-        service(section("service"), &declared("receivers"), &declared("processors"), &declared("exporters"), errors);
+    let (pipelines, telemetry) = service(
+        section("service"),
+        &declared("receivers"),
+        &declared("processors"),
+        &declared("exporters"),
+        errors,
+    );
     Config {
         file: file.to_path_buf(),
         environment: environment.to_string(),
@@ -174,7 +206,11 @@ fn typed<T: DeserializeOwned>(node: &Node, path: &str, errors: &mut Errors) -> O
         Ok(value) => Some(value),
         Err(err) => {
             let inner = err.path().to_string();
-            let full = if inner == "." || inner.is_empty() { path.to_string() } else { format!("{path}.{inner}") };
+            let full = if inner == "." || inner.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}.{inner}")
+            };
             errors.add(full, err.into_inner().to_string());
             None
         }
@@ -229,7 +265,10 @@ fn memory_limiter_checked(
         return None;
     }
     if c.limit_percentage.is_some_and(|p| p == 0 || p > 100) {
-        errors.add(format!("{path}.limit_percentage"), "expected a percentage from 1 to 100");
+        errors.add(
+            format!("{path}.limit_percentage"),
+            "expected a percentage from 1 to 100",
+        );
         return None;
     }
     c.check_interval = c.check_interval.or(Some(std::time::Duration::from_secs(1)));
@@ -250,17 +289,31 @@ fn plugins(section: Option<&Node>, errors: &mut Errors) -> BTreeMap<String, Plug
         .iter()
         .chain(BUILTIN_EXPORTERS)
         .map(|name| {
-            (name.to_string(), PluginSpec { source: PluginSource::Builtin(name), limits: PluginLimits::default() })
+            (
+                name.to_string(),
+                PluginSpec {
+                    source: PluginSource::Builtin(name),
+                    limits: PluginLimits::default(),
+                },
+            )
         })
         .collect();
     let Some(section) = section else { return out };
     for (name, node) in entries(section, "plugins", errors) {
         let path = format!("plugins.{name}");
-        if ComponentId::parse(name).map(|id| id.name.is_some()).unwrap_or(true) {
-            errors.add(path, "a plugin type is a word of letters, digits and `_` (no `/`)");
+        if ComponentId::parse(name)
+            .map(|id| id.name.is_some())
+            .unwrap_or(true)
+        {
+            errors.add(
+                path,
+                "a plugin type is a word of letters, digits and `_` (no `/`)",
+            );
             continue;
         }
-        let Some(raw) = typed::<RawPlugin>(node, &path, errors) else { continue };
+        let Some(raw) = typed::<RawPlugin>(node, &path, errors) else {
+            continue;
+        };
         let source = match (raw.path, out.get(name.as_str())) {
             (Some(file), _) => PluginSource::File(file),
             (None, Some(builtin)) => builtin.source.clone(),
@@ -269,7 +322,13 @@ fn plugins(section: Option<&Node>, errors: &mut Errors) -> BTreeMap<String, Plug
                 continue;
             }
         };
-        out.insert(name.clone(), PluginSpec { source, limits: raw.limits });
+        out.insert(
+            name.clone(),
+            PluginSpec {
+                source,
+                limits: raw.limits,
+            },
+        );
     }
     out
 }
@@ -296,18 +355,27 @@ fn service(
                 saw_pipelines = true;
                 for (id, node) in entries(node, "service.pipelines", errors) {
                     let path = format!("service.pipelines.{id}");
-                    let Some(pipeline_id) = pipeline_id(id, &path, errors) else { continue };
-                    if let Some(p) = pipeline(node, &path, receivers, processors, exporters, errors) {
+                    let Some(pipeline_id) = pipeline_id(id, &path, errors) else {
+                        continue;
+                    };
+                    if let Some(p) = pipeline(node, &path, receivers, processors, exporters, errors)
+                    {
                         pipelines.insert(pipeline_id, p);
                     }
                 }
             }
             "telemetry" => telemetry = telemetry_config(node, errors),
-            other => errors.add(format!("service.{other}"), "unknown key; expected pipelines or telemetry"),
+            other => errors.add(
+                format!("service.{other}"),
+                "unknown key; expected pipelines or telemetry",
+            ),
         }
     }
     if !saw_pipelines || pipelines.is_empty() && errors.list.is_empty() {
-        errors.add("service.pipelines", "expected at least one pipeline (traces, metrics or logs)");
+        errors.add(
+            "service.pipelines",
+            "expected at least one pipeline (traces, metrics or logs)",
+        );
     }
     (pipelines, telemetry)
 }
@@ -322,7 +390,12 @@ fn pipeline_id(id: &str, path: &str, errors: &mut Errors) -> Option<PipelineId> 
         "metrics" => Signal::Metrics,
         "logs" => Signal::Logs,
         other => {
-            errors.add(path, format!("unknown signal `{other}`; a pipeline id is traces, metrics or logs[/name]"));
+            errors.add(
+                path,
+                format!(
+                    "unknown signal `{other}`; a pipeline id is traces, metrics or logs[/name]"
+                ),
+            );
             return None;
         }
     };
@@ -359,7 +432,10 @@ fn pipeline(
     let mut resolve = |list: &[String], kind: &str, defined: &dyn Fn(&ComponentId) -> bool| {
         let mut ids = Vec::new();
         if list.is_empty() && kind != "processors" {
-            errors.add(format!("{path}.{kind}"), format!("expected at least one of the {kind} defined above"));
+            errors.add(
+                format!("{path}.{kind}"),
+                format!("expected at least one of the {kind} defined above"),
+            );
         }
         for (i, text) in list.iter().enumerate() {
             let at = format!("{path}.{kind}[{i}]");
@@ -382,7 +458,10 @@ fn pipeline(
     let exporters = resolve(&raw.exporters, "exporters", &|id| exporters.contains(id));
     let batches = processor_ids.iter().filter(|id| id.kind == "batch").count();
     if batches > 1 {
-        errors.add(format!("{path}.processors"), "at most one batch processor per pipeline");
+        errors.add(
+            format!("{path}.processors"),
+            "at most one batch processor per pipeline",
+        );
     }
     (errors.list.len() == before).then_some(PipelineConfig {
         receivers,
@@ -417,7 +496,9 @@ struct RawTelemetryLogs {
 
 fn telemetry_config(node: &Node, errors: &mut Errors) -> TelemetryConfig {
     let mut out = TelemetryConfig::default();
-    let Some(raw) = typed::<RawTelemetry>(node, "service.telemetry", errors) else { return out };
+    let Some(raw) = typed::<RawTelemetry>(node, "service.telemetry", errors) else {
+        return out;
+    };
     if let Some(address) = raw.metrics.address {
         out.metrics_address = Some(address);
     }

@@ -35,9 +35,14 @@ impl ComponentId {
         if let Some(name) = name
             && (name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '.'))
         {
-            return Err(format!("`{text}`: the name after `/` must be non-empty, without spaces or dots"));
+            return Err(format!(
+                "`{text}`: the name after `/` must be non-empty, without spaces or dots"
+            ));
         }
-        Ok(ComponentId { kind: kind.to_string(), name: name.map(str::to_string) })
+        Ok(ComponentId {
+            kind: kind.to_string(),
+            name: name.map(str::to_string),
+        })
     }
 }
 
@@ -96,7 +101,10 @@ pub enum ProcessorConfig {
     /// The host's memory gate.
     MemoryLimiter(MemoryLimiterConfig),
     /// A processor served by a plugin; `config` is its YAML block as JSON.
-    Plugin { plugin: String, config: serde_json::Value },
+    Plugin {
+        plugin: String,
+        config: serde_json::Value,
+    },
 }
 
 /// An exporter: a plugin (the encoder) and its YAML block, which also holds
@@ -153,7 +161,11 @@ pub struct BatchConfig {
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        BatchConfig { send_batch_size: 8192, send_batch_max_size: 0, timeout: Duration::from_millis(200) }
+        BatchConfig {
+            send_batch_size: 8192,
+            send_batch_max_size: 0,
+            timeout: Duration::from_millis(200),
+        }
     }
 }
 
@@ -189,6 +201,10 @@ pub struct TelemetryConfig {
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        TelemetryConfig { metrics_address: Some("127.0.0.1:8888".into()), log_level: "info".into(), log_json: false }
+        TelemetryConfig {
+            metrics_address: Some("127.0.0.1:8888".into()),
+            log_level: "info".into(),
+            log_json: false,
+        }
     }
 }

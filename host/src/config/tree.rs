@@ -31,7 +31,10 @@ impl Node {
     /// Parses a YAML document; the error text carries line and column.
     pub fn parse(text: &str) -> Result<Node, String> {
         if text.trim().is_empty() {
-            return Ok(Node { value: Value::Map(Vec::new()), line: 1 });
+            return Ok(Node {
+                value: Value::Map(Vec::new()),
+                line: 1,
+            });
         }
         // YAML 1.2 booleans, as the Go collector's parser: `y`, `on`, `no` are strings.
         let mut options = serde_saphyr::Options::default();
@@ -39,7 +42,10 @@ impl Node {
         options.with_snippet = false;
         let spanned: Spanned<Value> =
             serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())?;
-        Ok(Node { value: spanned.value, line: spanned.referenced.line() as usize })
+        Ok(Node {
+            value: spanned.value,
+            line: spanned.referenced.line() as usize,
+        })
     }
 
     /// The line of the node at a dotted path such as `a.b[2].c`, or of the
@@ -48,7 +54,9 @@ impl Node {
         let mut node = self;
         for step in split_path(path) {
             let next = match (&node.value, step) {
-                (Value::Map(entries), Step::Key(k)) => entries.iter().find(|(key, _)| key == k).map(|(_, n)| n),
+                (Value::Map(entries), Step::Key(k)) => {
+                    entries.iter().find(|(key, _)| key == k).map(|(_, n)| n)
+                }
                 (Value::Seq(items), Step::Index(i)) => items.get(i),
                 _ => None,
             };
@@ -67,10 +75,15 @@ impl Node {
             Value::Bool(b) => (*b).into(),
             Value::Int(i) => (*i).into(),
             Value::UInt(u) => (*u).into(),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map(Into::into).unwrap_or(serde_json::Value::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Into::into)
+                .unwrap_or(serde_json::Value::Null),
             Value::String(s) => s.clone().into(),
             Value::Seq(items) => items.iter().map(Node::to_json).collect(),
-            Value::Map(entries) => entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect(),
         }
     }
 }
@@ -82,14 +95,15 @@ enum Step<'a> {
 
 /// Splits `a.b[2].c` into steps. Component ids hold `/` but never `.`.
 fn split_path(path: &str) -> impl Iterator<Item = Step<'_>> {
-    path.split('.').filter(|s| !s.is_empty()).flat_map(|segment| {
-        let mut parts = segment.split('[');
-        let key = parts.next().unwrap_or("");
-        let key = (!key.is_empty()).then_some(Step::Key(key));
-        key.into_iter().chain(
-            parts.filter_map(|p| p.trim_end_matches(']').parse().ok().map(Step::Index)),
-        )
-    })
+    path.split('.')
+        .filter(|s| !s.is_empty())
+        .flat_map(|segment| {
+            let mut parts = segment.split('[');
+            let key = parts.next().unwrap_or("");
+            let key = (!key.is_empty()).then_some(Step::Key(key));
+            key.into_iter()
+                .chain(parts.filter_map(|p| p.trim_end_matches(']').parse().ok().map(Step::Index)))
+        })
 }
 
 impl<'de> Deserialize<'de> for Value {
@@ -101,7 +115,10 @@ impl<'de> Deserialize<'de> for Value {
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let spanned = Spanned::<Value>::deserialize(d)?;
-        Ok(Node { value: spanned.value, line: spanned.referenced.line() as usize })
+        Ok(Node {
+            value: spanned.value,
+            line: spanned.referenced.line() as usize,
+        })
     }
 }
 
@@ -189,7 +206,10 @@ mod tests {
         assert_eq!(node.line_of("a.c[1].y"), Some(5));
         // A missing key points at the map that lacks it (its first line).
         assert_eq!(node.line_of("a.missing"), Some(2));
-        assert_eq!(node.to_json(), serde_json::json!({"a": {"b": 1, "c": ["x", {"y": 2}]}}));
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"a": {"b": 1, "c": ["x", {"y": 2}]}})
+        );
     }
 
     #[test]

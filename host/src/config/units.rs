@@ -26,20 +26,28 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = t;
     if rest.is_empty() {
-        return Err(format!("expected a duration such as `5s` or `200ms`, found `{text}`"));
+        return Err(format!(
+            "expected a duration such as `5s` or `200ms`, found `{text}`"
+        ));
     }
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("expected a unit (ns, us, ms, s, m, h) after the number in `{text}`"))?;
+            .ok_or_else(|| {
+                format!("expected a unit (ns, us, ms, s, m, h) after the number in `{text}`")
+            })?;
         if digits == 0 {
-            return Err(format!("expected a duration such as `5s` or `200ms`, found `{text}`"));
+            return Err(format!(
+                "expected a duration such as `5s` or `200ms`, found `{text}`"
+            ));
         }
         let number: f64 = rest[..digits]
             .parse()
             .map_err(|_| format!("`{}` is not a number in duration `{text}`", &rest[..digits]))?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = rest[..unit_len].trim();
         rest = &rest[unit_len..];
         let seconds = match unit {
@@ -49,7 +57,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "s" => number,
             "m" => number * 60.0,
             "h" => number * 3600.0,
-            _ => return Err(format!("unknown unit `{unit}` in duration `{text}`: expected ns, us, ms, s, m or h")),
+            _ => {
+                return Err(format!(
+                    "unknown unit `{unit}` in duration `{text}`: expected ns, us, ms, s, m or h"
+                ));
+            }
         };
         total += Duration::from_secs_f64(seconds);
     }

@@ -45,11 +45,20 @@ impl Batch {
             items += b.items;
             permits.extend(b.permits);
         }
-        Some(Batch { payload: payload.freeze(), items, permits, ..first })
+        Some(Batch {
+            payload: payload.freeze(),
+            items,
+            permits,
+            ..first
+        })
     }
 
     /// The same batch with other bytes (a processor's output).
     pub fn with_payload(&self, payload: Bytes, items: usize) -> Batch {
-        Batch { payload, items, ..self.clone() }
+        Batch {
+            payload,
+            items,
+            ..self.clone()
+        }
     }
 }

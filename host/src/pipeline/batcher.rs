@@ -24,8 +24,16 @@ struct Pending {
 
 /// Runs the batcher of one pipeline until its input closes, then flushes
 /// what it holds and waits for the batches it handed on.
-pub async fn run(config: BatchConfig, pipeline: Arc<str>, mut input: mpsc::Receiver<Batch>, tail: Arc<Tail>) {
-    let labels = ComponentLabels { pipeline: pipeline.to_string(), component: "batch".into() };
+pub async fn run(
+    config: BatchConfig,
+    pipeline: Arc<str>,
+    mut input: mpsc::Receiver<Batch>,
+    tail: Arc<Tail>,
+) {
+    let labels = ComponentLabels {
+        pipeline: pipeline.to_string(),
+        component: "batch".into(),
+    };
     let mut pending: HashMap<Arc<str>, Pending> = HashMap::new();
     let mut in_flight = JoinSet::new();
     loop {
@@ -77,8 +85,16 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 /// Merges a tenant's pending batches, splits at the max size, and hands
 /// each part to the rest of the pipeline on its own task.
-fn send(pending: Pending, config: &BatchConfig, tail: &Arc<Tail>, labels: &ComponentLabels, tasks: &mut JoinSet<()>) {
-    let Some(merged) = Batch::merge(pending.batches) else { return };
+fn send(
+    pending: Pending,
+    config: &BatchConfig,
+    tail: &Arc<Tail>,
+    labels: &ComponentLabels,
+    tasks: &mut JoinSet<()>,
+) {
+    let Some(merged) = Batch::merge(pending.batches) else {
+        return;
+    };
     for part in split(merged, config.send_batch_max_size) {
         metrics().batches_sent.get_or_create(labels).inc();
         let tail = tail.clone();

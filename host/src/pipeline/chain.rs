@@ -60,12 +60,20 @@ impl Chain {
             pipeline: self.pipeline.to_string(),
             metadata: batch.metadata.as_ref().clone(),
         };
-        let failure = match stage.pool.process(&ctx, batch.signal, batch.payload.to_vec()).await {
+        let failure = match stage
+            .pool
+            .process(&ctx, batch.signal, batch.payload.to_vec())
+            .await
+        {
             Ok(outputs) => match self.check_outputs(&batch, outputs) {
                 Ok(out) => {
                     let kept: usize = out.iter().map(|b| b.items).sum();
                     if kept < batch.items {
-                        self.count(&metrics().processor_dropped_items, stage, (batch.items - kept) as u64);
+                        self.count(
+                            &metrics().processor_dropped_items,
+                            stage,
+                            (batch.items - kept) as u64,
+                        );
                     }
                     return Ok(out);
                 }
@@ -85,13 +93,20 @@ impl Chain {
                 Ok(vec![batch])
             }
             ErrorMode::Silent => Ok(vec![batch]),
-            ErrorMode::Propagate => Err(Propagated { component: stage.id.clone(), reason: failure }),
+            ErrorMode::Propagate => Err(Propagated {
+                component: stage.id.clone(),
+                reason: failure,
+            }),
         }
     }
 
     /// A plugin's output must be well-formed requests of the same signal;
     /// otherwise the call counts as failed and the input is what survives.
-    fn check_outputs(&self, input: &Batch, outputs: Vec<(crate::Signal, Vec<u8>)>) -> Result<Vec<Batch>, String> {
+    fn check_outputs(
+        &self,
+        input: &Batch,
+        outputs: Vec<(crate::Signal, Vec<u8>)>,
+    ) -> Result<Vec<Batch>, String> {
         outputs
             .into_iter()
             .map(|(signal, payload)| {
@@ -108,12 +123,18 @@ impl Chain {
 
     fn count(
         &self,
-        family: &prometheus_client::metrics::family::Family<ComponentLabels, prometheus_client::metrics::counter::Counter>,
+        family: &prometheus_client::metrics::family::Family<
+            ComponentLabels,
+            prometheus_client::metrics::counter::Counter,
+        >,
         stage: &PluginStage,
         by: u64,
     ) {
         family
-            .get_or_create(&ComponentLabels { pipeline: self.pipeline.to_string(), component: stage.id.clone() })
+            .get_or_create(&ComponentLabels {
+                pipeline: self.pipeline.to_string(),
+                component: stage.id.clone(),
+            })
             .inc_by(by);
     }
 }

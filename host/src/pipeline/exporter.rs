@@ -29,18 +29,38 @@ pub struct ExporterHandle {
 impl ExporterHandle {
     /// Starts the exporter's worker; it ends once every handle is dropped
     /// and the queue is drained.
-    pub fn start(id: &str, pool: ExporterPool, destination: Destination, environment: Arc<str>) -> (Arc<Self>, JoinHandle<()>) {
+    pub fn start(
+        id: &str,
+        pool: ExporterPool,
+        destination: Destination,
+        environment: Arc<str>,
+    ) -> (Arc<Self>, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(QUEUE_BATCHES);
-        let worker = Worker { id: id.to_string(), pool, destination, environment };
+        let worker = Worker {
+            id: id.to_string(),
+            pool,
+            destination,
+            environment,
+        };
         let task = tokio::spawn(worker.run(rx));
-        (Arc::new(ExporterHandle { id: id.to_string(), queue }), task)
+        (
+            Arc::new(ExporterHandle {
+                id: id.to_string(),
+                queue,
+            }),
+            task,
+        )
     }
 
     /// Queues a batch, waiting while the queue is full.
     pub async fn enqueue(&self, batch: Batch) {
         let (items, signal) = (batch.items, batch.signal);
         if self.queue.send(batch).await.is_err() {
-            tracing::error!(exporter = self.id, "exporter stopped; {items} {} lost", signal.item_name());
+            tracing::error!(
+                exporter = self.id,
+                "exporter stopped; {items} {} lost",
+                signal.item_name()
+            );
             count_failed(&self.id, signal, items);
         }
     }
@@ -61,26 +81,44 @@ impl Worker {
     }
 
     async fn export(&self, batch: Batch) {
-        let labels = ExporterLabels { exporter: self.id.clone(), signal: batch.signal.to_string() };
+        let labels = ExporterLabels {
+            exporter: self.id.clone(),
+            signal: batch.signal.to_string(),
+        };
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=ATTEMPTS {
             match self.attempt(&batch).await {
                 Ok(()) => {
-                    metrics().exporter_sent_items.get_or_create(&labels).inc_by(batch.items as u64);
+                    metrics()
+                        .exporter_sent_items
+                        .get_or_create(&labels)
+                        .inc_by(batch.items as u64);
                     return;
                 }
                 Err(Failure::Permanent(reason)) => {
-                    tracing::error!(exporter = self.id, items = batch.items, "dropping a batch the exporter refused: {reason}");
+                    tracing::error!(
+                        exporter = self.id,
+                        items = batch.items,
+                        "dropping a batch the exporter refused: {reason}"
+                    );
                     break;
                 }
                 Err(Failure::Retryable(reason)) if attempt < ATTEMPTS => {
-                    tracing::warn!(exporter = self.id, attempt, "export failed, retrying in {backoff:?}: {reason}");
+                    tracing::warn!(
+                        exporter = self.id,
+                        attempt,
+                        "export failed, retrying in {backoff:?}: {reason}"
+                    );
                     metrics().exporter_retries.get_or_create(&labels).inc();
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
                 }
                 Err(Failure::Retryable(reason)) => {
-                    tracing::error!(exporter = self.id, items = batch.items, "dropping a batch after {ATTEMPTS} attempts: {reason}");
+                    tracing::error!(
+                        exporter = self.id,
+                        items = batch.items,
+                        "dropping a batch after {ATTEMPTS} attempts: {reason}"
+                    );
                 }
             }
         }
@@ -94,10 +132,14 @@ impl Worker {
             pipeline: String::new(),
             metadata: batch.metadata.as_ref().clone(),
         };
-        let outgoing = self.pool.encode(&ctx, batch.signal, batch.payload.to_vec()).await.map_err(|e| match e {
-            CallError::Rejected(reason) => Failure::Permanent(reason),
-            other => Failure::Retryable(other.to_string()),
-        })?;
+        let outgoing = self
+            .pool
+            .encode(&ctx, batch.signal, batch.payload.to_vec())
+            .await
+            .map_err(|e| match e {
+                CallError::Rejected(reason) => Failure::Permanent(reason),
+                other => Failure::Retryable(other.to_string()),
+            })?;
         let bodies: Vec<Vec<u8>> = outgoing.into_iter().map(|o| o.body).collect();
         let destination = self.destination.clone();
         tokio::task::spawn_blocking(move || destination.deliver_blocking(&bodies))
@@ -115,6 +157,9 @@ enum Failure {
 fn count_failed(id: &str, signal: crate::Signal, items: usize) {
     metrics()
         .exporter_failed_items
-        .get_or_create(&ExporterLabels { exporter: id.to_string(), signal: signal.to_string() })
+        .get_or_create(&ExporterLabels {
+            exporter: id.to_string(),
+            signal: signal.to_string(),
+        })
         .inc_by(items as u64);
 }

@@ -37,7 +37,10 @@ pub struct Accepted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// Memory (or a queue) is full: the client should retry after the hint.
-    Exhausted { retry_after: Duration, reason: String },
+    Exhausted {
+        retry_after: Duration,
+        reason: String,
+    },
     /// The data itself is unacceptable (a processor with `error_mode:
     /// propagate` refused it): retrying will not help.
     Invalid(String),

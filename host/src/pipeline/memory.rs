@@ -81,13 +81,21 @@ impl MemoryGate {
                     ),
                 });
             }
-            match self.used.compare_exchange_weak(used, used + bytes, Ordering::AcqRel, Ordering::Relaxed) {
+            match self.used.compare_exchange_weak(
+                used,
+                used + bytes,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => break,
                 Err(actual) => used = actual,
             }
         }
         metrics().memory_in_use_bytes.inc_by(bytes as i64);
-        Ok(MemoryPermit { gate: self.clone(), bytes })
+        Ok(MemoryPermit {
+            gate: self.clone(),
+            bytes,
+        })
     }
 }
 
@@ -125,7 +133,11 @@ mod tests {
     fn gate(limit_mib: u64, spike_mib: u64) -> Arc<MemoryGate> {
         MemoryGate::new(
             "memory_limiter",
-            &MemoryLimiterConfig { limit_mib: Some(limit_mib), spike_limit_mib: Some(spike_mib), ..Default::default() },
+            &MemoryLimiterConfig {
+                limit_mib: Some(limit_mib),
+                spike_limit_mib: Some(spike_mib),
+                ..Default::default()
+            },
         )
     }
 
@@ -136,7 +148,9 @@ mod tests {
         let a = g.try_acquire(1024 * 1024).unwrap();
         let _b = g.try_acquire(1024 * 1024).unwrap();
         match g.try_acquire(1) {
-            Err(Refusal::Exhausted { retry_after, .. }) => assert_eq!(retry_after, Duration::from_secs(1)),
+            Err(Refusal::Exhausted { retry_after, .. }) => {
+                assert_eq!(retry_after, Duration::from_secs(1))
+            }
             other => panic!("expected exhausted, got {other:?}"),
         }
         drop(a);
@@ -147,6 +161,9 @@ mod tests {
     #[test]
     fn a_request_larger_than_the_budget_is_invalid_not_retryable() {
         let g = gate(2, 1);
-        assert!(matches!(g.try_acquire(2 * 1024 * 1024), Err(Refusal::Invalid(_))));
+        assert!(matches!(
+            g.try_acquire(2 * 1024 * 1024),
+            Err(Refusal::Invalid(_))
+        ));
     }
 }

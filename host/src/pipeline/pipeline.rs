@@ -43,18 +43,18 @@ impl Pipeline {
         };
         // Processors before `batch` run on the request itself, so a
         // `propagate` failure can still be refused to the client.
-        let batches = self
-            .head
-            .run(batch)
-            .await
-            .map_err(|p| Refusal::Invalid(format!("processor {} refused the data: {}", p.component, p.reason)))?;
+        let batches = self.head.run(batch).await.map_err(|p| {
+            Refusal::Invalid(format!(
+                "processor {} refused the data: {}",
+                p.component, p.reason
+            ))
+        })?;
         match &self.batcher {
             Some(batcher) => {
                 for batch in batches {
-                    batcher
-                        .send(batch)
-                        .await
-                        .map_err(|_| Refusal::Unavailable(format!("pipeline {} is shutting down", self.id)))?;
+                    batcher.send(batch).await.map_err(|_| {
+                        Refusal::Unavailable(format!("pipeline {} is shutting down", self.id))
+                    })?;
                 }
             }
             None => {

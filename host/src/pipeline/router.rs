@@ -30,7 +30,10 @@ impl Router {
 
     /// The `Ingest` a receiver with this id hands its requests to.
     pub fn for_receiver(&self, receiver: &str) -> Arc<dyn Ingest> {
-        Arc::new(ReceiverIngest { receiver: receiver.to_string(), routes: self.routes.clone() })
+        Arc::new(ReceiverIngest {
+            receiver: receiver.to_string(),
+            routes: self.routes.clone(),
+        })
     }
 }
 

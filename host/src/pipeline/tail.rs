@@ -23,9 +23,16 @@ impl Tail {
                 // Already acknowledged to the client: all that is left is to count it.
                 metrics()
                     .processor_failed_batches
-                    .get_or_create(&ComponentLabels { pipeline: self.chain.pipeline.to_string(), component: component.clone() })
+                    .get_or_create(&ComponentLabels {
+                        pipeline: self.chain.pipeline.to_string(),
+                        component: component.clone(),
+                    })
                     .inc();
-                tracing::error!(pipeline = &*self.chain.pipeline, processor = component, "dropping a batch (error_mode: propagate): {reason}");
+                tracing::error!(
+                    pipeline = &*self.chain.pipeline,
+                    processor = component,
+                    "dropping a batch (error_mode: propagate): {reason}"
+                );
             }
         }
     }

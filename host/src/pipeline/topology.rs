@@ -11,15 +11,18 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use wasmtime::component::Component;
 
+use super::batcher;
 use super::chain::{Chain, PluginStage};
 use super::exporter::ExporterHandle;
 use super::memory::MemoryGate;
 use super::pipeline::Pipeline;
 use super::router::Routes;
 use super::tail::Tail;
-use super::batcher;
 use crate::config::{ComponentId, Config, ConfigError, ConfigErrors, ProcessorConfig};
-use crate::plugin::{Destination as PluginDestination, ExporterPool, PluginEngine, PluginSource, ProcessorPool, builtin_bytes};
+use crate::plugin::{
+    Destination as PluginDestination, ExporterPool, PluginEngine, PluginSource, ProcessorPool,
+    builtin_bytes,
+};
 use crate::transport::{Destination, FileSink};
 
 /// A compiled plugin, for the start-up report.
@@ -75,10 +78,19 @@ impl Tasks {
 pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, ConfigErrors> {
     let mut errors = Vec::new();
     let mut error = |path: String, message: String| {
-        errors.push(ConfigError { file: config.file.clone(), path, line: None, message });
+        errors.push(ConfigError {
+            file: config.file.clone(),
+            path,
+            line: None,
+            message,
+        });
     };
     let used = |list: fn(&crate::config::PipelineConfig) -> &Vec<ComponentId>| -> Vec<ComponentId> {
-        let mut ids: Vec<ComponentId> = config.pipelines.values().flat_map(|p| list(p).iter().cloned()).collect();
+        let mut ids: Vec<ComponentId> = config
+            .pipelines
+            .values()
+            .flat_map(|p| list(p).iter().cloned())
+            .collect();
         ids.sort();
         ids.dedup();
         ids
@@ -95,7 +107,10 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             PluginSource::File(path) => match std::fs::read(path) {
                 Ok(bytes) => (bytes.into(), path.display().to_string()),
                 Err(e) => {
-                    error(format!("plugins.{name}.path"), format!("cannot read {}: {e}", path.display()));
+                    error(
+                        format!("plugins.{name}.path"),
+                        format!("cannot read {}: {e}", path.display()),
+                    );
                     return None;
                 }
             },
@@ -121,10 +136,24 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
 
     let mut processors = HashMap::new();
     for id in used(|p| &p.processors) {
-        let Some(ProcessorConfig::Plugin { plugin, config: block }) = config.processors.get(&id) else { continue };
-        let Some(component) = compile(plugin, &mut error) else { continue };
+        let Some(ProcessorConfig::Plugin {
+            plugin,
+            config: block,
+        }) = config.processors.get(&id)
+        else {
+            continue;
+        };
+        let Some(component) = compile(plugin, &mut error) else {
+            continue;
+        };
         let limits = config.plugins[plugin].limits;
-        match engine.processor_pool(plugin, &id.to_string(), &component, block.to_string(), limits) {
+        match engine.processor_pool(
+            plugin,
+            &id.to_string(),
+            &component,
+            block.to_string(),
+            limits,
+        ) {
             Ok(pool) => {
                 processors.insert(id, pool);
             }
@@ -135,9 +164,17 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
     let mut exporters = HashMap::new();
     for id in used(|p| &p.exporters) {
         let exporter = &config.exporters[&id];
-        let Some(component) = compile(&exporter.plugin, &mut error) else { continue };
+        let Some(component) = compile(&exporter.plugin, &mut error) else {
+            continue;
+        };
         let limits = config.plugins[&exporter.plugin].limits;
-        let pool = match engine.exporter_pool(&exporter.plugin, &id.to_string(), &component, exporter.config.to_string(), limits) {
+        let pool = match engine.exporter_pool(
+            &exporter.plugin,
+            &id.to_string(),
+            &component,
+            exporter.config.to_string(),
+            limits,
+        ) {
             Ok(pool) => pool,
             Err(e) => {
                 error(format!("exporters.{id}"), e.to_string());
@@ -149,14 +186,18 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             PluginDestination::File => match exporter.config.get("path").and_then(|p| p.as_str()) {
                 Some(path) if !path.is_empty() => DestinationSpec::File(PathBuf::from(path)),
                 _ => {
-                    error(format!("exporters.{id}.path"), "expected the path of the file to write".into());
+                    error(
+                        format!("exporters.{id}.path"),
+                        "expected the path of the file to write".into(),
+                    );
                     continue;
                 }
             },
             PluginDestination::Network => {
                 error(
                     format!("exporters.{id}"),
-                    "this exporter sends to the network, which this version of weir cannot do yet".into(),
+                    "this exporter sends to the network, which this version of weir cannot do yet"
+                        .into(),
                 );
                 continue;
             }
@@ -178,7 +219,12 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
     }
 
     if errors.is_empty() {
-        Ok(Prepared { config, processors, exporters, plugins })
+        Ok(Prepared {
+            config,
+            processors,
+            exporters,
+            plugins,
+        })
     } else {
         Err(ConfigErrors(errors))
     }
@@ -195,7 +241,12 @@ fn signals_contain(signals: crate::plugin::Signals, signal: crate::Signal) -> bo
 
 /// Starts exporters, batchers and pipelines (must run inside tokio).
 pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
-    let Prepared { config, processors, exporters, .. } = prepared;
+    let Prepared {
+        config,
+        processors,
+        exporters,
+        ..
+    } = prepared;
     let environment: Arc<str> = Arc::from(config.environment.as_str());
     let mut errors = Vec::new();
 
@@ -217,7 +268,8 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                 }
             },
         };
-        let (handle, task) = ExporterHandle::start(&id.to_string(), pool, destination, environment.clone());
+        let (handle, task) =
+            ExporterHandle::start(&id.to_string(), pool, destination, environment.clone());
         exporter_handles.insert(id, handle);
         exporter_tasks.push(task);
     }
@@ -237,12 +289,24 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
         for id in &pipeline.processors {
             match &config.processors[id] {
                 ProcessorConfig::MemoryLimiter(c) => {
-                    gate = Some(gates.entry(id.clone()).or_insert_with(|| MemoryGate::new(&id.to_string(), c)).clone());
+                    gate = Some(
+                        gates
+                            .entry(id.clone())
+                            .or_insert_with(|| MemoryGate::new(&id.to_string(), c))
+                            .clone(),
+                    );
                 }
                 ProcessorConfig::Batch(c) => batch_config = Some(c.clone()),
                 ProcessorConfig::Plugin { .. } => {
-                    let stage = PluginStage { id: id.to_string(), pool: processors[id].clone() };
-                    if batch_config.is_some() { tail.push(stage) } else { head.push(stage) }
+                    let stage = PluginStage {
+                        id: id.to_string(),
+                        pool: processors[id].clone(),
+                    };
+                    if batch_config.is_some() {
+                        tail.push(stage)
+                    } else {
+                        head.push(stage)
+                    }
                 }
             }
         }
@@ -254,14 +318,29 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
         };
         let tail = Arc::new(Tail {
             chain: chain(tail),
-            exporters: pipeline.exporters.iter().map(|id| exporter_handles[id].clone()).collect(),
+            exporters: pipeline
+                .exporters
+                .iter()
+                .map(|id| exporter_handles[id].clone())
+                .collect(),
         });
         let batcher = batch_config.map(|c| {
             let (tx, rx) = mpsc::channel(1024);
-            batchers.push(tokio::spawn(batcher::run(c, name.clone(), rx, tail.clone())));
+            batchers.push(tokio::spawn(batcher::run(
+                c,
+                name.clone(),
+                rx,
+                tail.clone(),
+            )));
             tx
         });
-        let running = Arc::new(Pipeline { id: name.clone(), gate, head: chain(head), batcher, tail });
+        let running = Arc::new(Pipeline {
+            id: name.clone(),
+            gate,
+            head: chain(head),
+            batcher,
+            tail,
+        });
         for receiver in &pipeline.receivers {
             routes
                 .table
@@ -270,5 +349,11 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                 .push(running.clone());
         }
     }
-    Ok(Topology { routes, tasks: Tasks { batchers, exporters: exporter_tasks } })
+    Ok(Topology {
+        routes,
+        tasks: Tasks {
+            batchers,
+            exporters: exporter_tasks,
+        },
+    })
 }

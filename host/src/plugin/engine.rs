@@ -42,11 +42,13 @@ impl PluginEngine {
             }
         };
         let mut processor_linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut processor_linker).map_err(link_err("processor"))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut processor_linker)
+            .map_err(link_err("processor"))?;
         ProcessorPlugin::add_to_linker::<_, HasSelf<_>>(&mut processor_linker, |s| s)
             .map_err(link_err("processor"))?;
         let mut exporter_linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut exporter_linker).map_err(link_err("exporter"))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut exporter_linker)
+            .map_err(link_err("exporter"))?;
         ExporterPlugin::add_to_linker::<_, HasSelf<_>>(&mut exporter_linker, |s| s)
             .map_err(link_err("exporter"))?;
         let clock = EpochClock::start(engine.clone());

@@ -6,11 +6,18 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read plugin {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("plugin `{name}` is not a valid WebAssembly component: {reason}")]
     Compile { name: String, reason: String },
     #[error("plugin `{name}` does not fit the {world} world of weir:plugin@0.1.0: {reason}")]
-    Link { name: String, world: &'static str, reason: String },
+    Link {
+        name: String,
+        world: &'static str,
+        reason: String,
+    },
     #[error("{0}")]
     InvalidConfig(String),
     #[error("plugin `{name}` failed to start: {reason}")]

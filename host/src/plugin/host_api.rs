@@ -27,7 +27,10 @@ impl Host for PluginState {
     fn counter_add(&mut self, name: String, value: u64) {
         metrics()
             .plugin_counter
-            .get_or_create(&PluginCounterLabels { component: self.component.to_string(), name })
+            .get_or_create(&PluginCounterLabels {
+                component: self.component.to_string(),
+                name,
+            })
             .inc_by(value);
     }
 }

@@ -8,8 +8,8 @@ use tokio::sync::Semaphore;
 use wasmtime::{Engine, Store, Trap};
 
 use super::bindings::types::{Batch as WitBatch, Context, Outgoing, PluginError};
-use super::bindings::{ExporterPlugin, ExporterPluginPre, ProcessorPlugin, ProcessorPluginPre};
 use super::bindings::types::{ExporterInfo, ProcessorInfo};
+use super::bindings::{ExporterPlugin, ExporterPluginPre, ProcessorPlugin, ProcessorPluginPre};
 use super::engine::EPOCH_TICK;
 use super::error::{CallError, LoadError};
 use super::limits::PluginLimits;
@@ -60,7 +60,10 @@ pub trait World: Send + Sync + 'static {
     type Pre: Send + Sync + 'static;
     type Bindings: Send + 'static;
     type Info: Clone + Send + Sync + 'static;
-    fn instantiate(pre: &Self::Pre, store: &mut Store<PluginState>) -> wasmtime::Result<Self::Bindings>;
+    fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<PluginState>,
+    ) -> wasmtime::Result<Self::Bindings>;
     fn init(
         bindings: &Self::Bindings,
         store: &mut Store<PluginState>,
@@ -73,7 +76,10 @@ impl World for ProcessorWorld {
     type Pre = ProcessorPluginPre<PluginState>;
     type Bindings = ProcessorPlugin;
     type Info = ProcessorInfo;
-    fn instantiate(pre: &Self::Pre, store: &mut Store<PluginState>) -> wasmtime::Result<ProcessorPlugin> {
+    fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<PluginState>,
+    ) -> wasmtime::Result<ProcessorPlugin> {
         pre.instantiate(store)
     }
     fn init(
@@ -90,7 +96,10 @@ impl World for ExporterWorld {
     type Pre = ExporterPluginPre<PluginState>;
     type Bindings = ExporterPlugin;
     type Info = ExporterInfo;
-    fn instantiate(pre: &Self::Pre, store: &mut Store<PluginState>) -> wasmtime::Result<ExporterPlugin> {
+    fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<PluginState>,
+    ) -> wasmtime::Result<ExporterPlugin> {
         pre.instantiate(store)
     }
     fn init(
@@ -125,7 +134,9 @@ pub struct Pool<W: World> {
 
 impl<W: World> Clone for Pool<W> {
     fn clone(&self) -> Self {
-        Pool { shared: self.shared.clone() }
+        Pool {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -147,7 +158,10 @@ impl<W: World> Pool<W> {
         let (instance, info) = new_instance::<W>(&engine, &pre, &component, &config_json, &limits)
             .map_err(|e| match e {
                 StartError::Config(msg) => LoadError::InvalidConfig(msg),
-                StartError::Failed(reason) => LoadError::Start { name: component_id.into(), reason },
+                StartError::Failed(reason) => LoadError::Start {
+                    name: component_id.into(),
+                    reason,
+                },
             })?;
         let max = limits.max_instances.max(1);
         Ok(Pool {
@@ -178,11 +192,19 @@ impl<W: World> Pool<W> {
     async fn run<R: Send + 'static>(
         &self,
         function: &'static str,
-        call: impl FnOnce(&W::Bindings, &mut Store<PluginState>) -> wasmtime::Result<Result<R, PluginError>>
+        call: impl FnOnce(
+            &W::Bindings,
+            &mut Store<PluginState>,
+        ) -> wasmtime::Result<Result<R, PluginError>>
         + Send
         + 'static,
     ) -> Result<R, CallError> {
-        let _permit = self.shared.running.acquire().await.expect("pool semaphore never closes");
+        let _permit = self
+            .shared
+            .running
+            .acquire()
+            .await
+            .expect("pool semaphore never closes");
         let shared = self.shared.clone();
         let result = tokio::task::spawn_blocking(move || shared.call_blocking(call))
             .await
@@ -206,15 +228,24 @@ impl<W: World> Pool<W> {
 impl<W: World> Shared<W> {
     fn call_blocking<R>(
         &self,
-        call: impl FnOnce(&W::Bindings, &mut Store<PluginState>) -> wasmtime::Result<Result<R, PluginError>>,
+        call: impl FnOnce(
+            &W::Bindings,
+            &mut Store<PluginState>,
+        ) -> wasmtime::Result<Result<R, PluginError>>,
     ) -> Result<R, CallError> {
         let idle = self.idle.lock().expect("pool lock").pop();
         let mut instance = match idle {
             Some(instance) => instance,
             None => {
-                new_instance::<W>(&self.engine, &self.pre, &self.component, &self.config_json, &self.limits)
-                    .map_err(|e| CallError::Start(e.to_string()))?
-                    .0
+                new_instance::<W>(
+                    &self.engine,
+                    &self.pre,
+                    &self.component,
+                    &self.config_json,
+                    &self.limits,
+                )
+                .map_err(|e| CallError::Start(e.to_string()))?
+                .0
             }
         };
         arm(&mut instance.store, &self.limits);
@@ -240,7 +271,11 @@ impl<W: World> Shared<W> {
     fn give_back(&self, instance: Instance<W>) {
         let grown = instance.store.data().limiter.current as u64;
         if grown > self.limits.recycle_above_mib * 1024 * 1024 {
-            tracing::debug!(plugin = &*self.component, bytes = grown, "recycling an instance whose memory grew");
+            tracing::debug!(
+                plugin = &*self.component,
+                bytes = grown,
+                "recycling an instance whose memory grew"
+            );
             return;
         }
         let mut idle = self.idle.lock().expect("pool lock");
@@ -259,11 +294,19 @@ impl Pool<ProcessorWorld> {
         payload: Vec<u8>,
     ) -> Result<Vec<(Signal, Vec<u8>)>, CallError> {
         let ctx = ctx.to_wit();
-        let batch = WitBatch { signal: to_wit_signal(signal), payload };
+        let batch = WitBatch {
+            signal: to_wit_signal(signal),
+            payload,
+        };
         let out = self
-            .run("process", move |b, store| b.weir_plugin_processor().call_process(store, &ctx, &batch))
+            .run("process", move |b, store| {
+                b.weir_plugin_processor().call_process(store, &ctx, &batch)
+            })
             .await?;
-        Ok(out.into_iter().map(|b| (from_wit_signal(b.signal), b.payload)).collect())
+        Ok(out
+            .into_iter()
+            .map(|b| (from_wit_signal(b.signal), b.payload))
+            .collect())
     }
 
     /// Whether the processor handles `signal` at all.
@@ -287,9 +330,14 @@ impl Pool<ExporterWorld> {
         payload: Vec<u8>,
     ) -> Result<Vec<Outgoing>, CallError> {
         let ctx = ctx.to_wit();
-        let batch = WitBatch { signal: to_wit_signal(signal), payload };
-        self.run("encode", move |b, store| b.weir_plugin_exporter().call_encode(store, &ctx, &batch))
-            .await
+        let batch = WitBatch {
+            signal: to_wit_signal(signal),
+            payload,
+        };
+        self.run("encode", move |b, store| {
+            b.weir_plugin_exporter().call_encode(store, &ctx, &batch)
+        })
+        .await
     }
 }
 
@@ -323,19 +371,33 @@ fn new_instance<W: World>(
     arm(&mut store, limits);
     let info = match W::init(&bindings, &mut store, config_json) {
         Ok(Ok(info)) => info,
-        Ok(Err(PluginError::InvalidConfig(m) | PluginError::Rejected(m))) => return Err(StartError::Config(m)),
-        Err(e) => return Err(StartError::Failed(format!("init {}", classify(e, &store, limits)))),
+        Ok(Err(PluginError::InvalidConfig(m) | PluginError::Rejected(m))) => {
+            return Err(StartError::Config(m));
+        }
+        Err(e) => {
+            return Err(StartError::Failed(format!(
+                "init {}",
+                classify(e, &store, limits)
+            )));
+        }
     };
     metrics()
         .plugin_instances_started
-        .get_or_create(&ComponentLabels { pipeline: String::new(), component: component.to_string() })
+        .get_or_create(&ComponentLabels {
+            pipeline: String::new(),
+            component: component.to_string(),
+        })
         .inc();
     Ok((Instance { store, bindings }, info))
 }
 
 /// Sets the call's deadline and clears the memory-cap flag.
 fn arm(store: &mut Store<PluginState>, limits: &PluginLimits) {
-    let ticks = limits.timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1) as u64;
+    let ticks = limits
+        .timeout
+        .as_millis()
+        .div_ceil(EPOCH_TICK.as_millis())
+        .max(1) as u64;
     store.set_epoch_deadline(ticks);
     store.data_mut().limiter.hit = false;
 }
@@ -349,7 +411,9 @@ fn classify(err: wasmtime::Error, store: &Store<PluginState>, limits: &PluginLim
     if matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
         return CallError::Timeout(limits.timeout);
     }
-    let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).trim().to_string();
+    let stderr = String::from_utf8_lossy(&store.data().stderr.contents())
+        .trim()
+        .to_string();
     if stderr.is_empty() {
         CallError::Trap(format!("{err:#}"))
     } else {

@@ -25,7 +25,11 @@ impl PluginState {
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         PluginState {
             component,
-            limiter: MemoryCap { cap: memory_cap_bytes, hit: false, current: 0 },
+            limiter: MemoryCap {
+                cap: memory_cap_bytes,
+                hit: false,
+                current: 0,
+            },
             wasi,
             table: ResourceTable::new(),
             stderr,
@@ -35,7 +39,10 @@ impl PluginState {
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 

@@ -121,21 +121,81 @@ impl Metrics {
             exporter_retries: Family::default(),
             registry: Registry::default(),
         };
-        registry.register("weir_receiver_requests", "OTLP requests received, by outcome", m.receiver_requests.clone());
-        registry.register("weir_receiver_accepted_items", "Items accepted into the pipelines", m.receiver_accepted_items.clone());
-        registry.register("weir_receiver_refused_items", "Items refused by a receiver", m.receiver_refused_items.clone());
-        registry.register("weir_receiver_tls_handshake_failures", "TLS handshakes that failed", m.receiver_tls_handshake_failures.clone());
-        registry.register("weir_memory_in_use_bytes", "Bytes held by pipelines against the memory limiter's budget", m.memory_in_use_bytes.clone());
-        registry.register("weir_memory_refused_requests", "Requests refused because memory was short", m.memory_refused_requests.clone());
-        registry.register("weir_batches_sent", "Batches the batch processor sent on", m.batches_sent.clone());
-        registry.register("weir_processor_dropped_items", "Items a processor dropped on purpose", m.processor_dropped_items.clone());
-        registry.register("weir_processor_failed_batches", "Batches whose processor call failed (handled by error_mode)", m.processor_failed_batches.clone());
-        registry.register("weir_plugin_calls", "Plugin calls, by function and outcome", m.plugin_calls.clone());
-        registry.register("weir_plugin_instances_started", "Plugin instances started", m.plugin_instances_started.clone());
-        registry.register("weir_plugin_counter", "Counters reported by plugins", m.plugin_counter.clone());
-        registry.register("weir_exporter_sent_items", "Items delivered by an exporter", m.exporter_sent_items.clone());
-        registry.register("weir_exporter_failed_items", "Items an exporter gave up on", m.exporter_failed_items.clone());
-        registry.register("weir_exporter_retries", "Failed delivery attempts that were retried", m.exporter_retries.clone());
+        registry.register(
+            "weir_receiver_requests",
+            "OTLP requests received, by outcome",
+            m.receiver_requests.clone(),
+        );
+        registry.register(
+            "weir_receiver_accepted_items",
+            "Items accepted into the pipelines",
+            m.receiver_accepted_items.clone(),
+        );
+        registry.register(
+            "weir_receiver_refused_items",
+            "Items refused by a receiver",
+            m.receiver_refused_items.clone(),
+        );
+        registry.register(
+            "weir_receiver_tls_handshake_failures",
+            "TLS handshakes that failed",
+            m.receiver_tls_handshake_failures.clone(),
+        );
+        registry.register(
+            "weir_memory_in_use_bytes",
+            "Bytes held by pipelines against the memory limiter's budget",
+            m.memory_in_use_bytes.clone(),
+        );
+        registry.register(
+            "weir_memory_refused_requests",
+            "Requests refused because memory was short",
+            m.memory_refused_requests.clone(),
+        );
+        registry.register(
+            "weir_batches_sent",
+            "Batches the batch processor sent on",
+            m.batches_sent.clone(),
+        );
+        registry.register(
+            "weir_processor_dropped_items",
+            "Items a processor dropped on purpose",
+            m.processor_dropped_items.clone(),
+        );
+        registry.register(
+            "weir_processor_failed_batches",
+            "Batches whose processor call failed (handled by error_mode)",
+            m.processor_failed_batches.clone(),
+        );
+        registry.register(
+            "weir_plugin_calls",
+            "Plugin calls, by function and outcome",
+            m.plugin_calls.clone(),
+        );
+        registry.register(
+            "weir_plugin_instances_started",
+            "Plugin instances started",
+            m.plugin_instances_started.clone(),
+        );
+        registry.register(
+            "weir_plugin_counter",
+            "Counters reported by plugins",
+            m.plugin_counter.clone(),
+        );
+        registry.register(
+            "weir_exporter_sent_items",
+            "Items delivered by an exporter",
+            m.exporter_sent_items.clone(),
+        );
+        registry.register(
+            "weir_exporter_failed_items",
+            "Items an exporter gave up on",
+            m.exporter_failed_items.clone(),
+        );
+        registry.register(
+            "weir_exporter_retries",
+            "Failed delivery attempts that were retried",
+            m.exporter_retries.clone(),
+        );
         Metrics { registry, ..m }
     }
 

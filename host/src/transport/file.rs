@@ -21,8 +21,14 @@ impl FileSink {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| TransportError::Open { path: path.to_path_buf(), source })?;
-        Ok(FileSink { path: path.to_path_buf(), file: Mutex::new(file) })
+            .map_err(|source| TransportError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(FileSink {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -39,7 +45,10 @@ impl FileSink {
             }
             file.flush()
         };
-        write(&mut file).map_err(|source| TransportError::Write { target: self.path.display().to_string(), source })
+        write(&mut file).map_err(|source| TransportError::Write {
+            target: self.path.display().to_string(),
+            source,
+        })
     }
 }
 
@@ -51,8 +60,14 @@ mod tests {
     fn appends_in_order_across_opens() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.json");
-        FileSink::open(&path).unwrap().append(&[b"a\n".to_vec(), b"b\n".to_vec()]).unwrap();
-        FileSink::open(&path).unwrap().append(&[b"c\n".to_vec()]).unwrap();
+        FileSink::open(&path)
+            .unwrap()
+            .append(&[b"a\n".to_vec(), b"b\n".to_vec()])
+            .unwrap();
+        FileSink::open(&path)
+            .unwrap()
+            .append(&[b"c\n".to_vec()])
+            .unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\nb\nc\n");
     }
 

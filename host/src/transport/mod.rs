@@ -22,9 +22,15 @@ pub enum Destination {
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     #[error("cannot open {path} for appending: {source}")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write to {target}: {source}")]
-    Write { target: String, source: std::io::Error },
+    Write {
+        target: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Unsupported(String),
 }
@@ -39,7 +45,10 @@ impl Destination {
                     .iter()
                     .try_for_each(|b| out.write_all(b))
                     .and_then(|_| out.flush())
-                    .map_err(|source| TransportError::Write { target: "stdout".into(), source })
+                    .map_err(|source| TransportError::Write {
+                        target: "stdout".into(),
+                        source,
+                    })
             }
             Destination::File(sink) => sink.append(bodies),
         }

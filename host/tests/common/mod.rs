@@ -54,7 +54,15 @@ impl Weir {
         let (ready_tx, ready_rx) = mpsc::channel();
         let stderr = collect(child.stderr.take().unwrap(), Some(ready_tx));
         let deadline = Instant::now() + START_TIMEOUT;
-        let mut weir = Weir { child, dir: dir.to_path_buf(), grpc: None, http: None, telemetry: None, stdout, stderr };
+        let mut weir = Weir {
+            child,
+            dir: dir.to_path_buf(),
+            grpc: None,
+            http: None,
+            telemetry: None,
+            stdout,
+            stderr,
+        };
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match ready_rx.recv_timeout(left) {
@@ -74,7 +82,10 @@ impl Weir {
                 }
                 Err(_) => {
                     let status = weir.child.try_wait().unwrap();
-                    panic!("weir did not become ready (exit: {status:?}); stderr:\n{}", weir.stderr());
+                    panic!(
+                        "weir did not become ready (exit: {status:?}); stderr:\n{}",
+                        weir.stderr()
+                    );
                 }
             }
         }
@@ -155,7 +166,10 @@ fn field(line: &str, key: &str) -> Option<String> {
     Some(value.to_string())
 }
 
-fn collect(reader: impl Read + Send + 'static, notify: Option<mpsc::Sender<String>>) -> Arc<Mutex<Vec<String>>> {
+fn collect(
+    reader: impl Read + Send + 'static,
+    notify: Option<mpsc::Sender<String>>,
+) -> Arc<Mutex<Vec<String>>> {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = lines.clone();
     std::thread::spawn(move || {
@@ -175,7 +189,11 @@ pub fn metric_value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .filter(|l| labels.iter().all(|(k, v)| l.contains(&format!("{k}=\"{v}\""))))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
@@ -183,10 +201,21 @@ pub fn metric_value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 /// Runs `weir certs generate` into `dir`.
 pub fn generate_certs(dir: &Path, client_cn: &str) {
     let out = Command::new(WEIR)
-        .args(["certs", "generate", "--out", dir.to_str().unwrap(), "--client-cn", client_cn])
+        .args([
+            "certs",
+            "generate",
+            "--out",
+            dir.to_str().unwrap(),
+            "--client-cn",
+            client_cn,
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "certs generate failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "certs generate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The Python SDK client script.
@@ -200,7 +229,8 @@ pub fn python_send(env: &[(&str, String)], args: &[&str]) -> Output {
     cmd.arg(python_client()).args(args);
     // A user's shell has neither; with them set, `requests` ignores the
     // exporter's own CA file.
-    cmd.env_remove("REQUESTS_CA_BUNDLE").env_remove("CURL_CA_BUNDLE");
+    cmd.env_remove("REQUESTS_CA_BUNDLE")
+        .env_remove("CURL_CA_BUNDLE");
     for (k, v) in env {
         cmd.env(k, v);
     }
