@@ -81,8 +81,10 @@ pub struct WireError {
     pub offset: usize,
     /// What is wrong, e.g. `length of field 1 runs past the end of the message`.
     pub reason: &'static str,
-    /// Where in the tree: e.g. `resource_spans[2].scope_spans[0].spans[5]`
-    /// is reported as the path of field numbers `[1, 2, 2]` and indexes.
+    /// Where in the tree, as field names and indexes among that field's
+    /// occurrences: e.g. `resource_spans[2].scope_spans[0].spans[5]`, or for
+    /// metrics `resource_metrics[0].scope_metrics[1].metrics[3].sum.data_points[7]`.
+    /// Empty for a problem in the request's own top-level framing.
     pub path: WirePath,
 }
 
