@@ -193,7 +193,7 @@ fn count(c: &mut Criterion) {
         let items = count_items(signal, &bytes).expect("valid payload");
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function(format!("{signal}/{source}/{items}"), |b| {
-            b.iter(|| count_items(signal, black_box(&bytes)))
+            b.iter(|| count_items(signal, black_box(&bytes)).unwrap())
         });
     }
     group.finish();
