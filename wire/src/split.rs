@@ -95,8 +95,12 @@ struct Splitter<'a> {
     depth: usize,
     /// How many of `stack` have been opened in `part` (a prefix of the path).
     opened: usize,
-    /// Where each open message's length prefix was reserved in `part`.
+    /// Where each open message's length prefix was reserved in `part`, and
+    /// how many bytes were reserved for it.
     prefix_at: [usize; MAX_DEPTH],
+    reserved: [usize; MAX_DEPTH],
+    /// The input's average bytes per item, to guess a part's message sizes.
+    bytes_per_item: usize,
     /// Items not yet copied: a run of adjacent input bytes, copied in one go.
     run_start: usize,
     run_end: usize,
@@ -117,6 +121,8 @@ impl<'a> Splitter<'a> {
             depth: 0,
             opened: 0,
             prefix_at: [0; MAX_DEPTH],
+            reserved: [0; MAX_DEPTH],
+            bytes_per_item: payload.len().div_ceil(total),
             run_start: 0,
             run_end: 0,
         }
@@ -200,7 +206,14 @@ impl<'a> Splitter<'a> {
         if d > 0 {
             put_varint(&mut self.part, u64::from(open.number) << 3 | 2);
             self.prefix_at[d] = self.part.len();
-            let reserve = varint_len(open.content.len() as u64);
+            // The message in this part is at most as long as in the input, and
+            // about as long as the items the part still has room for: guess
+            // generously, so the prefix rarely needs more or fewer bytes than
+            // reserved (which would move the content, see `close`).
+            let room = (self.max_items - self.items_in_part).saturating_mul(self.bytes_per_item);
+            let guess = room.saturating_add(room / 4).saturating_add(256);
+            let reserve = varint_len(open.content.len().min(guess) as u64);
+            self.reserved[d] = reserve;
             self.part.resize(self.part.len() + reserve, 0);
         }
         for field in FieldReader::new(open.content, 0) {
@@ -213,12 +226,12 @@ impl<'a> Splitter<'a> {
     }
 
     /// Ends `stack[d]` in the part: writes its length where room was kept.
-    /// The room is the input's prefix size, enough since a part's message is
-    /// never longer than the input's; a shorter length moves the content.
+    /// The room was a guess (see `open`); when the length needs more or fewer
+    /// bytes, the content moves to fit, which is correct but costs a copy.
     fn close(&mut self, d: usize) {
         self.flush_run();
         let at = self.prefix_at[d];
-        let reserved = varint_len(self.stack[d].content.len() as u64);
+        let reserved = self.reserved[d];
         let len = self.part.len() - at - reserved;
         let mut prefix = [0u8; 10];
         let n = write_varint(&mut prefix, len as u64);
@@ -398,6 +411,23 @@ mod tests {
         let bytes = testdata::traces_request(3000);
         check(Signal::Traces, &bytes, 3000, 20);
         check(Signal::Traces, &bytes, 3000, 100);
+    }
+
+    #[test]
+    fn uneven_item_sizes_need_longer_or_shorter_prefixes_than_guessed() {
+        use testdata::wrap;
+        // 100 small spans and one of ~40 KB: its scope's length needs a
+        // 3-byte prefix where the average span size guesses 2.
+        let mut spans: Vec<u8> = (0..100)
+            .flat_map(|i| wrap(2, &testdata::span(i, 0).encode_to_vec()))
+            .collect();
+        let mut big = testdata::span(1000, 0);
+        big.name = "x".repeat(40_000);
+        spans.extend(wrap(2, &big.encode_to_vec()));
+        let request = wrap(1, &wrap(2, &spans));
+        for max in [1, 3, 50, 100] {
+            check(Signal::Traces, &request, 101, max);
+        }
     }
 
     #[test]
