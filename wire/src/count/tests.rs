@@ -1,5 +1,6 @@
 //! Tests of `count_items`: counts against encoder-built requests, merging,
 //! truncation at every offset, error locations and the shared payloads.
+
 use super::*;
 use crate::testdata::{self, Rng};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;

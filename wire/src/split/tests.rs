@@ -1,5 +1,6 @@
 //! Tests of `split`: every part decodes and keeps the limit, and the parts
 //! rejoin to the same items, over random shapes and awkward layouts.
+
 use super::*;
 use crate::testdata::{self, Rng};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
