@@ -15,6 +15,28 @@
 //!
 //! Which fields lead from a request to its items is written down once, in
 //! `shape`.
+//!
+//! ```
+//! use weir_wire::{Signal, count_items, merge, split};
+//!
+//! // resource_spans { scope_spans { spans {} spans {} spans {} } }
+//! let request = [0x0a, 8, 0x12, 6, 0x12, 0, 0x12, 0, 0x12, 0];
+//! assert_eq!(count_items(Signal::Traces, &request)?, 3);
+//!
+//! let batch = merge([&request[..], &request[..]]);
+//! assert_eq!(count_items(Signal::Traces, &batch)?, 6);
+//!
+//! let parts = split(Signal::Traces, &batch, 4)?;
+//! assert_eq!(parts.len(), 2);
+//! assert_eq!(count_items(Signal::Traces, &parts[0])?, 4);
+//! assert_eq!(count_items(Signal::Traces, &parts[1])?, 2);
+//!
+//! // A cut-off request is refused, with where and why.
+//! let err = count_items(Signal::Traces, &request[..5]).unwrap_err();
+//! assert_eq!(err.offset, 1); // the length of resource_spans[0]
+//! assert_eq!(err.to_string(), "length runs past the end of the message (at byte 1)");
+//! # Ok::<(), weir_wire::WireError>(())
+//! ```
 
 // A `WireError` carries its path inline (about 120 bytes) so that reporting
 // one allocates nothing; it is returned only on the cold path, once per
@@ -81,8 +103,10 @@ pub struct WireError {
     pub offset: usize,
     /// What is wrong, e.g. `length of field 1 runs past the end of the message`.
     pub reason: &'static str,
-    /// Where in the tree: e.g. `resource_spans[2].scope_spans[0].spans[5]`
-    /// is reported as the path of field numbers `[1, 2, 2]` and indexes.
+    /// Where in the tree, as field names and indexes among that field's
+    /// occurrences: e.g. `resource_spans[2].scope_spans[0].spans[5]`, or for
+    /// metrics `resource_metrics[0].scope_metrics[1].metrics[3].sum.data_points[7]`.
+    /// Empty for a problem in the request's own top-level framing.
     pub path: WirePath,
 }
 
