@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Plugins the host embeds or its tests load.
-const PLUGINS: &[&str] = &["attributes", "debug", "file", "chaos"];
+const PLUGINS: &[&str] = &["attributes", "debug", "file", "chaos", "stamp_a", "stamp_b"];
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
@@ -23,7 +23,15 @@ fn main() {
         println!("cargo:warning=WEIR_SKIP_PLUGIN_BUILD is set: built-in plugins are empty");
     } else {
         ensure_wasm_target();
-        build_plugins(&plugins);
+        let release = plugins.join("target").join(TARGET).join("release");
+        build_plugins(&plugins, &[]);
+        // Two builds of the `stamp` test plugin, for the reload tests to swap.
+        copy(&release.join("stamp.wasm"), &release.join("stamp_a.wasm"));
+        build_plugins(
+            &plugins,
+            &["-p", "weir-plugin-stamp", "--features", "variant-b"],
+        );
+        copy(&release.join("stamp.wasm"), &release.join("stamp_b.wasm"));
     }
 
     let skip = std::env::var_os("WEIR_SKIP_PLUGIN_BUILD").is_some();
@@ -82,13 +90,19 @@ fn ensure_wasm_target() {
     }
 }
 
-fn build_plugins(plugins: &Path) {
+fn copy(from: &Path, to: &Path) {
+    std::fs::copy(from, to)
+        .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", from.display(), to.display()));
+}
+
+fn build_plugins(plugins: &Path, extra: &[&str]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--release", "--target", TARGET, "--manifest-path"])
         .arg(plugins.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(plugins.join("target"));
+        .arg(plugins.join("target"))
+        .args(extra);
     // The outer build's settings must not leak into the guest build
     // (clippy's wrapper, host rustflags, an outer target dir or profile).
     for var in [

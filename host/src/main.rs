@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use weir::cli::{CertsCommand, Cli, Command, RunArgs};
-use weir::config::{self, Config, ConfigErrors};
+use weir::service::ConfigSource;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,22 +31,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(args: &RunArgs) -> Result<Config, ConfigErrors> {
-    let environment = args.env.clone().unwrap_or_default();
-    match &args.config {
-        Some(path) => config::load_file(path, &environment),
-        None => config::load_str(
-            config::DEFAULT_CONFIG,
-            std::path::Path::new("<default config>"),
-            &environment,
-            &|name| std::env::var(name).ok(),
-        ),
+fn source(args: &RunArgs) -> ConfigSource {
+    ConfigSource {
+        path: args.config.clone(),
+        environment: args.env.clone().unwrap_or_default(),
     }
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    let config = match load(&args) {
-        Ok(config) => config,
+    let source = source(&args);
+    let (config, hash) = match source.load() {
+        Ok(loaded) => loaded,
         Err(errors) => anyhow::bail!("invalid configuration:\n{errors}"),
     };
     weir::telemetry::logging::init(&config.telemetry);
@@ -55,7 +50,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .thread_name("weir")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(weir::service::run(config))?;
+    runtime.block_on(weir::service::run(source, config, hash))?;
     Ok(())
 }
 
@@ -65,7 +60,9 @@ fn validate(args: RunArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "<default config>".into());
-    let result = load(&args).and_then(|config| weir::service::validate(config).map(|_| ()));
+    let result = source(&args)
+        .load()
+        .and_then(|(config, _)| weir::service::validate(config).map(|_| ()));
     match result {
         Ok(()) => {
             println!("{name}: valid");

@@ -25,13 +25,16 @@ use crate::plugin::{
 };
 use crate::transport::{Destination, FileSink};
 
-/// A compiled plugin, for the start-up report.
+/// A compiled plugin, for the start-up (and reload) report.
 #[derive(Debug, Clone)]
 pub struct LoadedPlugin {
     pub name: String,
     pub source: String,
     pub bytes: usize,
     pub compile_ms: u128,
+    /// Reused from an earlier load of the same bytes.
+    pub cached: bool,
+    pub sha256: String,
 }
 
 /// Everything a config needs that can fail, made ready without starting
@@ -116,16 +119,18 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             },
         };
         let started = Instant::now();
-        match engine.compile(name, &bytes) {
-            Ok(component) => {
+        match engine.compile_cached(name, &bytes) {
+            Ok(c) => {
                 plugins.push(LoadedPlugin {
                     name: name.to_string(),
                     source,
                     bytes: bytes.len(),
                     compile_ms: started.elapsed().as_millis(),
+                    cached: c.cached,
+                    sha256: c.sha256,
                 });
-                compiled.insert(name.to_string(), component.clone());
-                Some(component)
+                compiled.insert(name.to_string(), c.component.clone());
+                Some(c.component)
             }
             Err(e) => {
                 error(format!("plugins.{name}"), e.to_string());
@@ -255,8 +260,8 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
     for (id, (pool, spec)) in exporters {
         let destination = match spec {
             DestinationSpec::Stdout => Destination::Stdout,
-            DestinationSpec::File(path) => match FileSink::open(&path) {
-                Ok(sink) => Destination::File(Arc::new(sink)),
+            DestinationSpec::File(path) => match FileSink::shared(&path) {
+                Ok(sink) => Destination::File(sink),
                 Err(e) => {
                     errors.push(ConfigError {
                         file: config.file.clone(),

@@ -1,7 +1,8 @@
 //! The one wasmtime engine of the process, its linkers and its epoch clock.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -22,7 +23,18 @@ pub struct PluginEngine {
     engine: Engine,
     processor_linker: Arc<Linker<PluginState>>,
     exporter_linker: Arc<Linker<PluginState>>,
+    /// Compiled components by the SHA-256 of their bytes: a reload reuses
+    /// every plugin that did not change.
+    compiled: Arc<Mutex<HashMap<[u8; 32], Component>>>,
     _clock: Arc<EpochClock>,
+}
+
+/// A compiled component and whether it came from the cache.
+pub struct Compiled {
+    pub component: Component,
+    pub cached: bool,
+    /// Hex SHA-256 of the component's bytes.
+    pub sha256: String,
 }
 
 impl PluginEngine {
@@ -56,15 +68,41 @@ impl PluginEngine {
             engine,
             processor_linker: Arc::new(processor_linker),
             exporter_linker: Arc::new(exporter_linker),
+            compiled: Arc::default(),
             _clock: clock,
         })
     }
 
-    /// Compiles a component (the costly step: ~100-500 ms); do it once per file.
+    /// Compiles a component (the costly step: ~100-500 ms), or returns the
+    /// one compiled before from the same bytes.
     pub fn compile(&self, name: &str, bytes: &[u8]) -> Result<Component, LoadError> {
-        Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile {
+        self.compile_cached(name, bytes).map(|c| c.component)
+    }
+
+    /// Like [`compile`](Self::compile), saying whether the cache served it.
+    pub fn compile_cached(&self, name: &str, bytes: &[u8]) -> Result<Compiled, LoadError> {
+        use sha2::Digest;
+        let digest: [u8; 32] = sha2::Sha256::digest(bytes).into();
+        let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+        if let Some(component) = self.compiled.lock().expect("cache lock").get(&digest) {
+            return Ok(Compiled {
+                component: component.clone(),
+                cached: true,
+                sha256,
+            });
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile {
             name: name.into(),
             reason: format!("{e:#}"),
+        })?;
+        self.compiled
+            .lock()
+            .expect("cache lock")
+            .insert(digest, component.clone());
+        Ok(Compiled {
+            component,
+            cached: false,
+            sha256,
         })
     }
 

@@ -12,7 +12,7 @@ mod pool;
 mod registry;
 mod state;
 
-pub use engine::PluginEngine;
+pub use engine::{Compiled, PluginEngine};
 pub use error::{CallError, LoadError};
 pub use limits::PluginLimits;
 pub use pool::{CallContext, ExporterPool, ProcessorPool};

@@ -219,3 +219,16 @@ fn load_tls(
     handles.push(reloader.clone());
     Ok(Some(reloader))
 }
+
+/// Loads every TLS file a receiver config names, without binding anything:
+/// a reload checks certificates before it swaps anything in.
+pub fn check_tls(id: &str, config: &OtlpReceiverConfig) -> Result<()> {
+    let mut handles = Vec::new();
+    if let Some(grpc) = &config.protocols.grpc {
+        load_tls(id, "grpc", grpc.tls.as_ref(), tls::Alpn::Grpc, &mut handles)?;
+    }
+    if let Some(http) = &config.protocols.http {
+        load_tls(id, "http", http.tls.as_ref(), tls::Alpn::Http, &mut handles)?;
+    }
+    Ok(())
+}

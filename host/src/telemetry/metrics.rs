@@ -64,6 +64,13 @@ pub struct PluginCounterLabels {
     pub name: String,
 }
 
+/// Labels naming the active configuration.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConfigLabels {
+    /// SHA-256 (hex, first 16 digits) of the config file's text.
+    pub hash: String,
+}
+
 /// Every metric the collector reports about itself.
 pub struct Metrics {
     registry: Registry,
@@ -98,6 +105,13 @@ pub struct Metrics {
     pub exporter_failed_items: Family<ExporterLabels, Counter>,
     /// Delivery attempts that failed and were retried.
     pub exporter_retries: Family<ExporterLabels, Counter>,
+    /// Reloads that swapped in a new configuration.
+    pub config_reload_success: Counter,
+    /// Reloads refused (bad YAML, invalid config, a plugin that fails to
+    /// compile or start, a certificate that does not parse); the old config stays.
+    pub config_reload_failures: Counter,
+    /// 1 for the active configuration's hash.
+    pub config_info: Family<ConfigLabels, Gauge>,
 }
 
 impl Metrics {
@@ -119,6 +133,9 @@ impl Metrics {
             exporter_sent_items: Family::default(),
             exporter_failed_items: Family::default(),
             exporter_retries: Family::default(),
+            config_reload_success: Counter::default(),
+            config_reload_failures: Counter::default(),
+            config_info: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -195,6 +212,21 @@ impl Metrics {
             "weir_exporter_retries",
             "Failed delivery attempts that were retried",
             m.exporter_retries.clone(),
+        );
+        registry.register(
+            "weir_config_reload_success",
+            "Reloads that swapped in a new configuration",
+            m.config_reload_success.clone(),
+        );
+        registry.register(
+            "weir_config_reload_failures",
+            "Reloads refused; the running configuration stayed",
+            m.config_reload_failures.clone(),
+        );
+        registry.register(
+            "weir_config_info",
+            "1 for the hash of the active configuration",
+            m.config_info.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -9,6 +9,6 @@ mod metrics;
 pub mod server;
 
 pub use metrics::{
-    ComponentLabels, ExporterLabels, Metrics, PluginCallLabels, PluginCounterLabels,
+    ComponentLabels, ConfigLabels, ExporterLabels, Metrics, PluginCallLabels, PluginCounterLabels,
     ReceiverLabels, RequestLabels, metrics,
 };

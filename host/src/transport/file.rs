@@ -1,9 +1,10 @@
 //! Appending exporter output to a file.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use super::TransportError;
 
@@ -29,6 +30,24 @@ impl FileSink {
             path: path.to_path_buf(),
             file: Mutex::new(file),
         })
+    }
+
+    /// The sink for `path`, shared with every exporter writing it (old and
+    /// new pipelines during a reload), so their records never interleave.
+    pub fn shared(path: &Path) -> Result<Arc<Self>, TransportError> {
+        static OPEN: OnceLock<Mutex<HashMap<PathBuf, Weak<FileSink>>>> = OnceLock::new();
+        let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut open = OPEN
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        open.retain(|_, sink| sink.strong_count() > 0);
+        if let Some(sink) = open.get(&key).and_then(Weak::upgrade) {
+            return Ok(sink);
+        }
+        let sink = Arc::new(FileSink::open(path)?);
+        open.insert(key, Arc::downgrade(&sink));
+        Ok(sink)
     }
 
     pub fn path(&self) -> &Path {
@@ -69,6 +88,16 @@ mod tests {
             .append(&[b"c\n".to_vec()])
             .unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\nb\nc\n");
+    }
+
+    #[test]
+    fn shared_sinks_are_one_per_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = FileSink::shared(&dir.path().join("x")).unwrap();
+        let b = FileSink::shared(&dir.path().join("x")).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = FileSink::shared(&dir.path().join("y")).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
     }
 
     #[test]

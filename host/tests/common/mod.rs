@@ -12,6 +12,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod https;
+
 pub const WEIR: &str = env!("CARGO_BIN_EXE_weir");
 /// Where the host's build put the plugins (test plugins such as `chaos` too).
 pub const PLUGIN_DIR: &str = env!("WEIR_PLUGIN_DIR");
@@ -128,6 +130,15 @@ impl Weir {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("timed out waiting for {what}; stderr:\n{}", self.stderr());
+    }
+
+    /// Sends a signal (`HUP`, `TERM`, ...) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     /// SIGTERM, then waits for a clean exit.
