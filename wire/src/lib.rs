@@ -44,6 +44,7 @@
 #![allow(clippy::result_large_err)]
 
 mod count;
+mod edit;
 mod merge;
 mod scan;
 mod shape;
@@ -52,6 +53,7 @@ mod split;
 mod testdata;
 
 pub use count::count_items;
+pub use edit::{ItemEdit, ItemKind, edit_items, key_value, put_bytes_field, put_key_value};
 pub use merge::{merge, merge_into};
 pub use scan::{Field, FieldReader, WireType};
 pub use split::split;

@@ -43,11 +43,12 @@ fn resolve(source: &Source, ctx: &Context, attrs: &[KeyValue]) -> Option<AnyValu
     match source {
         Source::Value(value) => Some(value.clone()),
         Source::FromAttribute(name) => attributes::get(attrs, name).cloned(),
-        Source::FromContext(key) => from_context(key, ctx).map(string_value),
+        Source::FromContext(key) => context_value(key, ctx).map(string_value),
     }
 }
 
-fn from_context(key: &ContextKey, ctx: &Context) -> Option<String> {
+/// The value `from_context` reads for `key`, if the context has one.
+pub fn context_value(key: &ContextKey, ctx: &Context) -> Option<String> {
     match key {
         ContextKey::Tenant => Some(ctx.tenant.clone()),
         ContextKey::Environment => Some(ctx.environment.clone()).filter(|s| !s.is_empty()),

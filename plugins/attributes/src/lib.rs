@@ -3,14 +3,17 @@
 //! `from_attribute` or `from_context`) on span, log record and metric data
 //! point attributes. See [`config`] for the accepted configuration.
 //!
-//! `process` decodes the batch, applies the actions ([`signals`], which knows
-//! nothing of the wire format) and encodes it again.
+//! `process` applies the actions on the wire format ([`wire_apply`]): only
+//! the items an action changes are rewritten, nothing is decoded whole.
+//! [`process_payload`] does the same by decoding ([`signals`]); the tests
+//! hold the two to the same results.
 
 mod actions;
 pub mod config;
 pub mod signals;
 #[cfg(test)]
 mod tests;
+pub mod wire_apply;
 
 use std::sync::Mutex;
 use weir_plugin_sdk::otlp;
@@ -20,8 +23,8 @@ use weir_plugin_sdk::processor::{
 
 pub use config::Config;
 
-/// The configuration `init` accepted; the host calls `init` once per instance.
-static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
+/// The actions `init` accepted; the host calls `init` once per instance.
+static ACTIONS: Mutex<Option<wire_apply::WireActions>> = Mutex::new(None);
 
 /// Decodes `payload` as `signal`'s request, applies `config`, re-encodes it.
 pub fn process_payload(
@@ -55,7 +58,7 @@ struct AttributesProcessor;
 impl Guest for AttributesProcessor {
     fn init(config_json: String) -> Result<ProcessorInfo, PluginError> {
         let config = Config::parse(&config_json).map_err(PluginError::InvalidConfig)?;
-        *CONFIG.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
+        *ACTIONS.lock().unwrap_or_else(|e| e.into_inner()) = Some(wire_apply::WireActions::new(&config));
         Ok(ProcessorInfo {
             signals: Signals::all(),
             stateful: false,
@@ -63,16 +66,14 @@ impl Guest for AttributesProcessor {
     }
 
     fn process(ctx: Context, batch: Batch) -> Result<Vec<Batch>, PluginError> {
-        let guard = CONFIG.lock().unwrap_or_else(|e| e.into_inner());
-        let config = guard
+        let guard = ACTIONS.lock().unwrap_or_else(|e| e.into_inner());
+        let actions = guard
             .as_ref()
             .ok_or_else(|| PluginError::Rejected("process called before init".to_owned()))?;
-        let payload = process_payload(config, &ctx, batch.signal, &batch.payload)
-            .map_err(PluginError::Rejected)?;
-        Ok(vec![Batch {
-            signal: batch.signal,
-            payload,
-        }])
+        match actions.apply(&ctx, batch.signal, &batch.payload).map_err(PluginError::Rejected)? {
+            Some(payload) => Ok(vec![Batch { signal: batch.signal, payload }]),
+            None => Ok(vec![batch]),
+        }
     }
 
     fn tick(_now_unix_nanos: u64) -> Result<Vec<Batch>, PluginError> {

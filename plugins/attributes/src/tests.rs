@@ -62,8 +62,22 @@ fn ctx() -> Context {
     }
 }
 
+/// Runs the actions both ways — decoded, and on the wire — and checks the
+/// two agree once decoded; returns the decoded way's bytes.
 fn run(signal: Signal, payload: Vec<u8>) -> Vec<u8> {
-    process_payload(&Config::parse(CONFIG).unwrap(), &ctx(), signal, &payload).unwrap()
+    let config = Config::parse(CONFIG).unwrap();
+    let decoded = process_payload(&config, &ctx(), signal, &payload).unwrap();
+    let on_wire = crate::wire_apply::WireActions::new(&config)
+        .apply(&ctx(), signal, &payload)
+        .unwrap()
+        .unwrap_or_else(|| payload.clone());
+    let canonical = |bytes: &[u8]| match signal {
+        Signal::Traces => encode(&decode_traces(bytes).unwrap()),
+        Signal::Metrics => encode(&decode_metrics(bytes).unwrap()),
+        Signal::Logs => encode(&decode_logs(bytes).unwrap()),
+    };
+    assert_eq!(canonical(&on_wire), decoded, "wire and decoded actions differ for {signal:?}");
+    decoded
 }
 
 #[test]

@@ -13,6 +13,9 @@ pub mod config;
 pub mod otlp;
 
 pub use bindings::{exporter, processor};
+/// Editing requests on the wire format without decoding them: walk to each
+/// item, copy what stays, rewrite only what changes (`wire::edit_items`).
+pub use weir_wire as wire;
 
 /// Exports a type implementing [`processor::Guest`] as this component's
 /// `weir:plugin/processor` interface.

@@ -1,0 +1,275 @@
+//! Editing items in place on the wire format: a walk down to every span,
+//! log record or data point that copies the bytes around them and rewrites
+//! only the length prefixes of what changed. A plugin pays for the bytes it
+//! changes, not for decoding and re-encoding the whole tree.
+
+use crate::scan::{put_varint, varint_len};
+use crate::{FieldReader, Signal, WireError, WireType};
+
+/// What kind of item an edit callback is given, and where its attributes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    Span,
+    LogRecord,
+    NumberDataPoint,
+    HistogramDataPoint,
+    ExponentialHistogramDataPoint,
+    SummaryDataPoint,
+}
+
+impl ItemKind {
+    /// The field number of the item's `attributes` (repeated `KeyValue`).
+    pub fn attributes_field(self) -> u32 {
+        match self {
+            ItemKind::Span => 9,
+            ItemKind::LogRecord => 6,
+            ItemKind::NumberDataPoint | ItemKind::SummaryDataPoint => 7,
+            ItemKind::HistogramDataPoint => 9,
+            ItemKind::ExponentialHistogramDataPoint => 1,
+        }
+    }
+}
+
+/// What an edit callback did with an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemEdit {
+    /// Unchanged: the walk copies the item as it was.
+    Keep,
+    /// The callback appended the item's new content (without tag or length) to `out`.
+    Replaced,
+    /// Leave the item out. Its resource and scope stay, even if emptied.
+    Drop,
+}
+
+/// Calls `edit` on every item of a request of `signal`. Returns `None` when
+/// every item was kept (use the input as it is), else the new request.
+pub fn edit_items<'a>(
+    signal: Signal,
+    payload: &'a [u8],
+    mut edit: impl FnMut(ItemKind, &'a [u8], &mut Vec<u8>) -> ItemEdit,
+) -> Result<Option<Vec<u8>>, WireError> {
+    let mut out = Vec::with_capacity(payload.len() + payload.len() / 8);
+    let changed = walk(Level::Request(signal), payload, 0, &mut out, &mut edit)?;
+    Ok(changed.then_some(out))
+}
+
+#[derive(Clone, Copy)]
+enum Level {
+    Request(Signal),
+    Resource(Signal),
+    Scope(Signal),
+    Metric,
+    MetricData(ItemKind),
+}
+
+impl Level {
+    /// The level (or item) field `number` of this level leads to.
+    fn child(self, number: u32) -> Option<Result<Level, ItemKind>> {
+        Some(match (self, number) {
+            (Level::Request(s), 1) => Ok(Level::Resource(s)),
+            (Level::Resource(s), 2) => Ok(Level::Scope(s)),
+            (Level::Scope(Signal::Traces), 2) => Err(ItemKind::Span),
+            (Level::Scope(Signal::Logs), 2) => Err(ItemKind::LogRecord),
+            (Level::Scope(Signal::Metrics), 2) => Ok(Level::Metric),
+            (Level::Metric, 5 | 7) => Ok(Level::MetricData(ItemKind::NumberDataPoint)),
+            (Level::Metric, 9) => Ok(Level::MetricData(ItemKind::HistogramDataPoint)),
+            (Level::Metric, 10) => Ok(Level::MetricData(ItemKind::ExponentialHistogramDataPoint)),
+            (Level::Metric, 11) => Ok(Level::MetricData(ItemKind::SummaryDataPoint)),
+            (Level::MetricData(kind), 1) => Err(kind),
+            _ => return None,
+        })
+    }
+}
+
+/// Copies `message` to `out`, descending into the fields that lead to items.
+/// Returns whether anything below changed.
+fn walk<'a>(
+    level: Level,
+    message: &'a [u8],
+    base: usize,
+    out: &mut Vec<u8>,
+    edit: &mut impl FnMut(ItemKind, &'a [u8], &mut Vec<u8>) -> ItemEdit,
+) -> Result<bool, WireError> {
+    let mut changed = false;
+    for field in FieldReader::new(message, base) {
+        let field = field?;
+        let next = match level.child(field.number) {
+            Some(next) if field.wire_type == WireType::LengthDelimited => next,
+            _ => {
+                out.extend_from_slice(field.raw);
+                continue;
+            }
+        };
+        let start = out.len();
+        let tag = &field.raw[..field.raw.len() - field.value.len()];
+        // Room for the old length prefix; fixed up below if the length changes.
+        out.extend_from_slice(tag);
+        let content = out.len();
+        let child_changed = match next {
+            Ok(level) => walk(level, field.value, field.value_offset(), out, edit)?,
+            Err(kind) => match edit(kind, field.value, out) {
+                ItemEdit::Keep => false,
+                ItemEdit::Replaced => true,
+                ItemEdit::Drop => {
+                    out.truncate(start);
+                    changed = true;
+                    continue;
+                }
+            },
+        };
+        if !child_changed {
+            out.truncate(start);
+            out.extend_from_slice(field.raw);
+            continue;
+        }
+        changed = true;
+        // `out[start..content]` holds tag + old length prefix; write the new one.
+        let len = out.len() - content;
+        let prefix_start = start + tag_len(tag, field.value.len());
+        let old_prefix = content - prefix_start;
+        let new_prefix = varint_len(len as u64);
+        if new_prefix != old_prefix {
+            // Rare: the length crossed a 128^n boundary; move the content.
+            let mut moved = Vec::with_capacity(len);
+            moved.extend_from_slice(&out[content..]);
+            out.truncate(prefix_start);
+            put_varint(out, len as u64);
+            out.extend_from_slice(&moved);
+        } else {
+            let mut prefix = Vec::with_capacity(new_prefix);
+            put_varint(&mut prefix, len as u64);
+            out[prefix_start..content].copy_from_slice(&prefix);
+        }
+    }
+    Ok(changed)
+}
+
+/// `tag` holds tag + length prefix; the tag's own length is what precedes
+/// a prefix of `varint_len(value_len)` bytes.
+fn tag_len(tag_and_prefix: &[u8], value_len: usize) -> usize {
+    tag_and_prefix.len() - varint_len(value_len as u64)
+}
+
+/// Appends a length-delimited field: tag, length, bytes.
+pub fn put_bytes_field(out: &mut Vec<u8>, number: u32, bytes: &[u8]) {
+    put_varint(out, (u64::from(number) << 3) | 2);
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// Appends a `KeyValue` (key = 1, value = 2) as field `number`, the value
+/// given as the bytes of an encoded `AnyValue`.
+pub fn put_key_value(out: &mut Vec<u8>, number: u32, key: &[u8], any_value: &[u8]) {
+    let len = 1 + varint_len(key.len() as u64) + key.len() + 1 + varint_len(any_value.len() as u64) + any_value.len();
+    put_varint(out, (u64::from(number) << 3) | 2);
+    put_varint(out, len as u64);
+    put_bytes_field(out, 1, key);
+    put_bytes_field(out, 2, any_value);
+}
+
+/// The key and the encoded `AnyValue` of a `KeyValue` message.
+pub fn key_value(message: &[u8]) -> Result<(&[u8], &[u8]), WireError> {
+    let (mut key, mut value): (&[u8], &[u8]) = (&[], &[]);
+    for field in FieldReader::new(message, 0) {
+        let field = field?;
+        match (field.number, field.wire_type) {
+            (1, WireType::LengthDelimited) => key = field.value,
+            (2, WireType::LengthDelimited) => value = field.value,
+            _ => {}
+        }
+    }
+    Ok((key, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::{Rng, flatten, random_request};
+    use crate::{Signal, count_items};
+
+    #[test]
+    fn keeping_everything_changes_nothing() {
+        let mut rng = Rng::new(7);
+        for signal in Signal::ALL {
+            for _ in 0..50 {
+                let (payload, _) = random_request(signal, &mut rng);
+                assert_eq!(edit_items(signal, &payload, |_, _, _| ItemEdit::Keep).unwrap(), None);
+            }
+        }
+    }
+
+    #[test]
+    fn replacing_items_rewrites_every_length_prefix() {
+        let mut rng = Rng::new(11);
+        for signal in Signal::ALL {
+            for _ in 0..200 {
+                let (payload, items) = random_request(signal, &mut rng);
+                // Grow every item by a large unknown field: prefixes must grow too.
+                let padding = vec![b'x'; 200];
+                let edited = edit_items(signal, &payload, |_, item, out| {
+                    out.extend_from_slice(item);
+                    put_bytes_field(out, 1000, &padding);
+                    ItemEdit::Replaced
+                })
+                .unwrap();
+                let edited = match edited {
+                    Some(e) => e,
+                    None => {
+                        assert_eq!(items, 0);
+                        continue;
+                    }
+                };
+                assert_eq!(count_items(signal, &edited).unwrap(), items);
+                // Each item is the old one plus the padding field, in order.
+                let (before, after) = (raw_items(signal, &payload), raw_items(signal, &edited));
+                assert_eq!(before.len(), after.len());
+                for (b, a) in before.iter().zip(&after) {
+                    assert_eq!(a.len(), b.len() + 2 + 2 + 200); // tag 1000, length 200, padding
+                    assert!(a.starts_with(b));
+                }
+                // And everything around the items decodes as before.
+                let strip = |tree: Vec<Vec<Vec<u8>>>| -> Vec<Vec<Vec<u8>>> {
+                    tree.into_iter().map(|mut parts| { parts.pop(); parts }).collect()
+                };
+                assert_eq!(strip(flatten(signal, &payload)), strip(flatten(signal, &edited)));
+            }
+        }
+    }
+
+    fn raw_items(signal: Signal, payload: &[u8]) -> Vec<Vec<u8>> {
+        let mut items = Vec::new();
+        edit_items(signal, payload, |_, item, _| {
+            items.push(item.to_vec());
+            ItemEdit::Keep
+        })
+        .unwrap();
+        items
+    }
+
+    #[test]
+    fn dropping_items_keeps_the_rest() {
+        let mut rng = Rng::new(5);
+        for signal in Signal::ALL {
+            for _ in 0..100 {
+                let (payload, items) = random_request(signal, &mut rng);
+                let mut n = 0;
+                let edited = edit_items(signal, &payload, |_, _, _| {
+                    n += 1;
+                    if n % 2 == 0 { ItemEdit::Drop } else { ItemEdit::Keep }
+                })
+                .unwrap();
+                let left = edited.as_deref().map(|e| count_items(signal, e).unwrap()).unwrap_or(items);
+                assert_eq!(left, items.div_ceil(2));
+            }
+        }
+    }
+
+    #[test]
+    fn key_values_round_trip() {
+        let mut out = Vec::new();
+        put_key_value(&mut out, 9, b"org", b"\x0a\x03abc");
+        let field = FieldReader::new(&out, 0).next().unwrap().unwrap();
+        assert_eq!(field.number, 9);
+        assert_eq!(key_value(field.value).unwrap(), (&b"org"[..], &b"\x0a\x03abc"[..]));
+    }
+}
