@@ -34,7 +34,12 @@ fn main() -> ExitCode {
 fn source(args: &RunArgs) -> ConfigSource {
     ConfigSource {
         path: args.config.clone(),
-        environment: args.env.clone().unwrap_or_default(),
+        // `--env` or `WEIR_ENV` (clap), else `ENVIRONMENT` as in the seeds' setup.
+        environment: args
+            .env
+            .clone()
+            .or_else(|| std::env::var("ENVIRONMENT").ok())
+            .unwrap_or_default(),
     }
 }
 

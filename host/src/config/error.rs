@@ -50,6 +50,8 @@ impl fmt::Display for ConfigErrors {
 pub struct Errors<'a> {
     file: &'a Path,
     lines: &'a dyn Fn(&str) -> Option<usize>,
+    /// The environment's overlay file, and which key paths came from it.
+    overlay: Option<(&'a Path, &'a dyn Fn(&str) -> bool)>,
     pub list: Vec<ConfigError>,
 }
 
@@ -58,16 +60,31 @@ impl<'a> Errors<'a> {
         Errors {
             file,
             lines,
+            overlay: None,
             list: Vec::new(),
         }
+    }
+
+    /// Errors at paths for which `from_overlay` holds name `overlay_file`.
+    pub fn with_overlay(
+        mut self,
+        overlay_file: &'a Path,
+        from_overlay: &'a dyn Fn(&str) -> bool,
+    ) -> Self {
+        self.overlay = Some((overlay_file, from_overlay));
+        self
     }
 
     /// Records `message` at `path` (the line is looked up from the path).
     pub fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         let path = path.into();
         let line = (self.lines)(&path);
+        let file = match self.overlay {
+            Some((overlay_file, from_overlay)) if from_overlay(&path) => overlay_file,
+            _ => self.file,
+        };
         self.list.push(ConfigError {
-            file: self.file.to_path_buf(),
+            file: file.to_path_buf(),
             path,
             line,
             message: message.into(),

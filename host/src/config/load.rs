@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::env;
 use super::error::{ConfigErrors, Errors};
+use super::layers;
 use super::model::*;
 use super::receiver::OtlpReceiverConfig;
 use super::tree::{Node, Value};
@@ -18,19 +19,6 @@ use crate::plugin::{BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginLimits, PluginS
 /// signal batched and printed by the `debug` exporter.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config/default.yaml");
 
-/// Loads and validates a config file.
-pub fn load_file(path: &Path, environment: &str) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![super::ConfigError {
-            file: path.to_path_buf(),
-            path: String::new(),
-            line: None,
-            message: format!("cannot read the config file: {e}"),
-        }])
-    })?;
-    load_str(&text, path, environment, &|name| std::env::var(name).ok())
-}
-
 /// Loads and validates config text that came from `file`.
 pub fn load_str(
     text: &str,
@@ -38,15 +26,54 @@ pub fn load_str(
     environment: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    let no_lines = |_: &str| None;
-    let mut root = match Node::parse(text) {
-        Ok(root) => root,
-        Err(e) => {
-            let mut errors = Errors::new(file, &no_lines);
-            errors.add("", format!("invalid YAML: {e}"));
-            return Err(ConfigErrors(errors.list));
+    load_layers(text, file, None, environment, lookup)
+}
+
+/// Loads a base config with an environment's overlay (text and file)
+/// deep-merged over it; errors name the file each key came from.
+pub fn load_layers(
+    text: &str,
+    file: &Path,
+    overlay: Option<(&str, &Path)>,
+    environment: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let mut root = parse_expanded(text, file, lookup)?;
+    if let Some((overlay_text, overlay_file)) = overlay {
+        let mut top = parse_expanded(overlay_text, overlay_file, lookup)?;
+        if !matches!(top.value, Value::Map(_)) {
+            return Err(ConfigErrors(vec![super::ConfigError {
+                file: overlay_file.to_path_buf(),
+                path: String::new(),
+                line: Some(top.line),
+                message: "an environment file must be a map of config sections".into(),
+            }]));
         }
-    };
+        layers::mark_overlay(&mut top);
+        layers::merge(&mut root, top);
+    }
+    let lines = |path: &str| root.line_of(path);
+    let from_overlay = |path: &str| root.from_overlay(path);
+    let mut errors = Errors::new(file, &lines);
+    if let Some((_, overlay_file)) = overlay {
+        errors = errors.with_overlay(overlay_file, &from_overlay);
+    }
+    let config = build(&root, file, environment, &mut errors);
+    errors.into_result(config)
+}
+
+/// Parses one file and expands its `${env:…}` references.
+fn parse_expanded(
+    text: &str,
+    file: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Node, ConfigErrors> {
+    let mut root = Node::parse(text).map_err(|e| {
+        let no_lines = |_: &str| None;
+        let mut errors = Errors::new(file, &no_lines);
+        errors.add("", format!("invalid YAML: {e}"));
+        ConfigErrors(errors.list)
+    })?;
     match env::expand(&mut root, lookup) {
         Ok(unset) => {
             for name in unset {
@@ -55,20 +82,15 @@ pub fn load_str(
                     "environment variable is not set; using an empty string"
                 );
             }
+            Ok(root)
         }
-        Err((line, message)) => {
-            return Err(ConfigErrors(vec![super::ConfigError {
-                file: file.to_path_buf(),
-                path: String::new(),
-                line: Some(line),
-                message,
-            }]));
-        }
+        Err((line, message)) => Err(ConfigErrors(vec![super::ConfigError {
+            file: file.to_path_buf(),
+            path: String::new(),
+            line: Some(line),
+            message,
+        }])),
     }
-    let lines = |path: &str| root.line_of(path);
-    let mut errors = Errors::new(file, &lines);
-    let config = build(&root, file, environment, &mut errors);
-    errors.into_result(config)
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &["receivers", "processors", "exporters", "plugins", "service"];

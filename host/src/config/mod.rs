@@ -5,6 +5,7 @@
 
 mod env;
 mod error;
+pub mod layers;
 mod load;
 mod model;
 pub mod receiver;
@@ -12,5 +13,5 @@ mod tree;
 pub mod units;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{DEFAULT_CONFIG, load_file, load_str};
+pub use load::{DEFAULT_CONFIG, load_layers, load_str};
 pub use model::*;

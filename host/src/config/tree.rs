@@ -11,6 +11,9 @@ use serde_saphyr::Spanned;
 pub struct Node {
     pub value: Value,
     pub line: usize,
+    /// True when the node came from the environment's overlay file rather
+    /// than the base config (see `layers`), so errors name the right file.
+    pub overlay: bool,
 }
 
 /// A YAML value.
@@ -34,6 +37,7 @@ impl Node {
             return Ok(Node {
                 value: Value::Map(Vec::new()),
                 line: 1,
+                overlay: false,
             });
         }
         // YAML 1.2 booleans, as the Go collector's parser: `y`, `on`, `no` are strings.
@@ -45,12 +49,23 @@ impl Node {
         Ok(Node {
             value: spanned.value,
             line: spanned.referenced.line() as usize,
+            overlay: false,
         })
     }
 
     /// The line of the node at a dotted path such as `a.b[2].c`, or of the
     /// deepest node on the way there that exists.
     pub fn line_of(&self, path: &str) -> Option<usize> {
+        Some(self.node_at(path).line)
+    }
+
+    /// Whether the node at `path` (or the deepest one on the way) came from
+    /// the environment's overlay file.
+    pub fn from_overlay(&self, path: &str) -> bool {
+        self.node_at(path).overlay
+    }
+
+    fn node_at(&self, path: &str) -> &Node {
         let mut node = self;
         for step in split_path(path) {
             let next = match (&node.value, step) {
@@ -65,7 +80,7 @@ impl Node {
                 None => break,
             }
         }
-        Some(node.line)
+        node
     }
 
     /// The value as JSON, which is what typed config structs and plugins read.
@@ -118,6 +133,7 @@ impl<'de> Deserialize<'de> for Node {
         Ok(Node {
             value: spanned.value,
             line: spanned.referenced.line() as usize,
+            overlay: false,
         })
     }
 }

@@ -143,7 +143,7 @@ impl Collector {
     /// Files whose change should reload: the config, the plugins it names
     /// and the receivers' TLS files.
     pub fn watched_paths(&self) -> Vec<PathBuf> {
-        let mut paths: Vec<PathBuf> = self.source.path.iter().cloned().collect();
+        let mut paths: Vec<PathBuf> = self.source.files();
         for spec in self.config.plugins.values() {
             if let PluginSource::File(path) = &spec.source {
                 paths.push(path.clone());

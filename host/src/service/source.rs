@@ -15,21 +15,25 @@ pub struct ConfigSource {
 
 impl ConfigSource {
     /// Reads and validates the config as it is now; also returns a short hash
-    /// of its text (exposed as `weir_config_info{hash}`).
+    /// of its text, base and overlay (exposed as `weir_config_info{hash}`).
     pub fn load(&self) -> Result<(Config, String), ConfigErrors> {
         let env = |name: &str| std::env::var(name).ok();
         match &self.path {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    ConfigErrors(vec![config::ConfigError {
-                        file: path.clone(),
-                        path: String::new(),
-                        line: None,
-                        message: format!("cannot read the config file: {e}"),
-                    }])
-                })?;
-                let config = config::load_str(&text, path, &self.environment, &env)?;
-                Ok((config, hash(&text)))
+                let text = read(path)?;
+                let Some(overlay_path) = self.overlay_path()? else {
+                    let config = config::load_str(&text, path, &self.environment, &env)?;
+                    return Ok((config, hash(&text)));
+                };
+                let overlay = read(&overlay_path)?;
+                let config = config::load_layers(
+                    &text,
+                    path,
+                    Some((&overlay, &overlay_path)),
+                    &self.environment,
+                    &env,
+                )?;
+                Ok((config, hash(&format!("{text}\n---\n{overlay}"))))
             }
             None => {
                 let config = config::load_str(
@@ -42,6 +46,40 @@ impl ConfigSource {
             }
         }
     }
+
+    /// The environment's overlay file (`environments/<env>.yaml` beside the
+    /// base), when there is one.
+    pub fn overlay_path(&self) -> Result<Option<PathBuf>, ConfigErrors> {
+        let Some(path) = &self.path else {
+            return Ok(None);
+        };
+        config::layers::environment_file(path, &self.environment).map_err(|message| {
+            ConfigErrors(vec![config::ConfigError {
+                file: path.clone(),
+                path: String::new(),
+                line: None,
+                message,
+            }])
+        })
+    }
+
+    /// The files a reload reads: the base and its overlay.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = self.path.iter().cloned().collect();
+        files.extend(self.overlay_path().ok().flatten());
+        files
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![config::ConfigError {
+            file: path.to_path_buf(),
+            path: String::new(),
+            line: None,
+            message: format!("cannot read the config file: {e}"),
+        }])
+    })
 }
 
 impl fmt::Display for ConfigSource {
