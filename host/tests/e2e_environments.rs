@@ -28,7 +28,8 @@ service:
     traces: {receivers: [otlp], processors: [batch], exporters: [file]}
 "#;
 
-/// dev tags spans (a processor added to the pipeline); prod writes elsewhere.
+/// dev tags spans (a processor added to the pipeline); prod tags the
+/// resource with the environment's name and writes elsewhere.
 const DEV: &str = r#"
 processors:
   attributes/env:
@@ -39,8 +40,15 @@ service:
 "#;
 
 const PROD: &str = r#"
+processors:
+  resource:
+    attributes:
+      - {key: deployment.environment, from_context: weir.environment, action: upsert}
 exporters:
   file: {path: prod.json}
+service:
+  pipelines:
+    traces: {processors: [batch, resource]}
 "#;
 
 const SPAN: &str = r#"{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"env-test"}]}]}]}"#;
@@ -108,11 +116,24 @@ fn the_environment_file_is_merged_over_the_base() {
     );
     weir.stop();
 
-    // prod writes prod.json, and dev's processor is not in its pipeline.
+    // prod writes prod.json; its `resource` processor tags the resource
+    // (not the span) with the environment the collector runs as.
     let weir = Weir::start_with(dir.path(), &["--config", config, "--env", "prod"]);
     send_span(&weir);
     let out = wait_for_file(&weir, "prod.json");
-    assert!(!out.contains("deployment.environment"), "{out}");
+    let request: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let resource = &request["resourceSpans"][0]["resource"]["attributes"];
+    assert_eq!(
+        resource,
+        &serde_json::json!([{"key": "deployment.environment", "value": {"stringValue": "prod"}}]),
+        "{out}"
+    );
+    let span = &request["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+    assert!(
+        span.get("attributes")
+            .is_none_or(|a| a.as_array().unwrap().is_empty()),
+        "{out}"
+    );
     weir.stop();
 }
 

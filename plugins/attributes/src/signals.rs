@@ -2,8 +2,8 @@
 //! attributes, log record attributes, and the data point attributes of every
 //! metric type. Resource and scope attributes are left alone.
 
-use crate::actions::apply;
 use crate::config::Action;
+use weir_plugin_sdk::actions::apply;
 use weir_plugin_sdk::otlp::metrics::v1::metric::Data;
 use weir_plugin_sdk::otlp::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,

@@ -7,6 +7,7 @@
 //! the decoded types so that its unit tests run natively (host imports such
 //! as `counter-add` only work inside the sandbox).
 
+pub mod actions;
 pub mod attributes;
 mod bindings;
 pub mod config;

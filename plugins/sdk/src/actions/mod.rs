@@ -1,9 +1,68 @@
-//! Applying the configured actions to one item's attributes.
+//! The OpenTelemetry Collector's attribute actions (`insert`, `update`,
+//! `upsert`, `delete`, with `value`, `from_attribute` or `from_context`), as
+//! the `attributes` and `resource` processors take them: parsing a config's
+//! action list and applying it to one attribute list.
+//!
+//! ```yaml
+//! - key: env                 # the attribute to act on (required)
+//!   action: upsert           # insert | update | upsert | delete
+//!   value: prod              # string, int, float, bool, list or map
+//! - key: peer
+//!   action: insert
+//!   from_attribute: net.peer.name   # copy another attribute of the same item
+//! - key: tenant
+//!   action: upsert
+//!   from_context: metadata.x-tenant # request metadata (see `ContextKey`)
+//! ```
 
-use crate::config::{Action, ContextKey, Kind, Source};
-use weir_plugin_sdk::attributes;
-use weir_plugin_sdk::otlp::{AnyValue, KeyValue, string_value};
-use weir_plugin_sdk::processor::Context;
+mod parse;
+
+pub use parse::parse_actions;
+
+use crate::attributes;
+use crate::otlp::{AnyValue, KeyValue, string_value};
+use crate::processor::Context;
+
+/// One action on one attribute key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    pub key: String,
+    pub kind: Kind,
+}
+
+/// What an action does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Insert(Source),
+    Update(Source),
+    Upsert(Source),
+    Delete,
+}
+
+/// Where a written value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A literal from the config.
+    Value(AnyValue),
+    /// Another attribute of the same item; the action is skipped when it is absent.
+    FromAttribute(String),
+    /// The batch's context; the action is skipped when it has no value.
+    FromContext(ContextKey),
+}
+
+/// What `from_context` can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextKey {
+    /// `metadata.<name>` or a bare `<name>`: a request metadata entry
+    /// (case-insensitive; several values are joined with `;` as in Go).
+    Metadata(String),
+    /// `weir.tenant`: the batch's tenant.
+    Tenant,
+    /// `weir.environment`: the environment the collector runs as.
+    Environment,
+    /// `weir.pipeline`: the pipeline id.
+    Pipeline,
+}
 
 /// Applies `actions`, in order, to one attribute list. A later action sees
 /// what earlier ones wrote (as in the Go collector).
@@ -68,8 +127,12 @@ pub fn context_value(key: &ContextKey, ctx: &Context) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use weir_plugin_sdk::otlp::{int_value, key_value};
+    use crate::otlp::{int_value, key_value};
+
+    fn parse(json: &str) -> Vec<Action> {
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        parse_actions(value.get("actions"), "actions").unwrap()
+    }
 
     pub(crate) fn ctx() -> Context {
         Context {
@@ -81,7 +144,7 @@ mod tests {
     }
 
     fn run(config: &str, mut attrs: Vec<KeyValue>) -> Vec<KeyValue> {
-        apply(&Config::parse(config).unwrap().actions, &ctx(), &mut attrs);
+        apply(&parse(config), &ctx(), &mut attrs);
         attrs
     }
 
