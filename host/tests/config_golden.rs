@@ -64,7 +64,10 @@ fn env_expansion_reaches_typed_settings() {
     )
     .unwrap();
     let weir::config::ReceiverConfig::Otlp(otlp) =
-        &config.receivers[&weir::config::ComponentId::parse("otlp").unwrap()];
+        &config.receivers[&weir::config::ComponentId::parse("otlp").unwrap()]
+    else {
+        panic!("otlp is an otlp receiver");
+    };
     let http = otlp.protocols.http.as_ref().unwrap();
     assert_eq!(http.endpoint, "127.0.0.1:14318");
     assert_eq!(http.max_request_body_size, 1_048_576);

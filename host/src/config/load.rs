@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::env;
 use super::error::{ConfigErrors, Errors};
+use super::hostmetrics::HostMetricsConfig;
 use super::layers;
 use super::model::*;
 use super::receiver::OtlpReceiverConfig;
@@ -114,10 +115,21 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
         errors,
         |id, node, path, errors| match id.kind.as_str() {
             "otlp" => typed::<OtlpReceiverConfig>(node, &path, errors).map(ReceiverConfig::Otlp),
+            "hostmetrics" => {
+                let config = typed::<HostMetricsConfig>(node, &path, errors)?;
+                if !config.scrapers.any() {
+                    errors.add(
+                        format!("{path}.scrapers"),
+                        "at least one scraper is required: cpu, memory, disk, network or load",
+                    );
+                    return None;
+                }
+                Some(ReceiverConfig::HostMetrics(config))
+            }
             other => {
                 errors.add(
                     path,
-                    format!("unknown receiver type `{other}`; expected otlp"),
+                    format!("unknown receiver type `{other}`; expected otlp or hostmetrics"),
                 );
                 None
             }

@@ -5,6 +5,7 @@
 
 mod env;
 mod error;
+pub mod hostmetrics;
 pub mod layers;
 mod load;
 mod model;

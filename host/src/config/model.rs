@@ -91,6 +91,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReceiverConfig {
     Otlp(OtlpReceiverConfig),
+    /// Native: scrapes the host's CPU, memory, disk, network and load.
+    HostMetrics(super::hostmetrics::HostMetricsConfig),
 }
 
 /// A processor's settings, by type.

@@ -14,6 +14,7 @@
 mod body;
 mod export;
 mod grpc;
+pub mod hostmetrics;
 mod http;
 mod json;
 mod reply;

@@ -14,7 +14,6 @@ use tokio::task::JoinSet;
 
 use super::receivers::Receivers;
 use super::{ConfigSource, DRAIN_DEADLINE, ReloadRequest, ServiceError};
-use crate::config::receiver::OtlpReceiverConfig;
 use crate::config::{ComponentId, Config, ReceiverConfig};
 use crate::pipeline::{self, LoadedPlugin, Router, Routes, Tasks};
 use crate::plugin::{PluginEngine, PluginSource};
@@ -110,7 +109,9 @@ impl Collector {
         let wanted = wanted_receivers(&config);
         // Everything that can fail is checked before anything is swapped.
         for (id, receiver) in &wanted {
-            crate::receiver::check_tls(&id.to_string(), receiver).map_err(|e| e.to_string())?;
+            if let ReceiverConfig::Otlp(otlp) = receiver {
+                crate::receiver::check_tls(&id.to_string(), otlp).map_err(|e| e.to_string())?;
+            }
         }
         let prepared =
             tokio::task::block_in_place(|| pipeline::prepare(config.clone(), &self.engine))
@@ -150,7 +151,10 @@ impl Collector {
             }
         }
         for receiver in wanted_receivers(&self.config).values() {
-            let protocols = &receiver.protocols;
+            let ReceiverConfig::Otlp(otlp) = receiver else {
+                continue;
+            };
+            let protocols = &otlp.protocols;
             let tls = [
                 protocols.grpc.as_ref().and_then(|g| g.tls.as_ref()),
                 protocols.http.as_ref().and_then(|h| h.tls.as_ref()),
@@ -195,15 +199,12 @@ async fn drain(routes: std::sync::Arc<Routes>, tasks: Option<Tasks>) {
 }
 
 /// The receivers some pipeline uses, with their settings.
-fn wanted_receivers(config: &Config) -> BTreeMap<ComponentId, OtlpReceiverConfig> {
+fn wanted_receivers(config: &Config) -> BTreeMap<ComponentId, ReceiverConfig> {
     config
         .pipelines
         .values()
         .flat_map(|p| p.receivers.iter())
-        .map(|id| {
-            let ReceiverConfig::Otlp(otlp) = &config.receivers[id];
-            (id.clone(), otlp.clone())
-        })
+        .map(|id| (id.clone(), config.receivers[id].clone()))
         .collect()
 }
 

@@ -10,8 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::{DRAIN_DEADLINE, ServiceError};
-use crate::config::ComponentId;
-use crate::config::receiver::OtlpReceiverConfig;
+use crate::config::{ComponentId, ReceiverConfig};
 use crate::pipeline::Router;
 use crate::receiver::{self, ReceiverError, RunningReceiver};
 
@@ -19,7 +18,7 @@ use crate::receiver::{self, ReceiverError, RunningReceiver};
 const REBIND_FOR: Duration = Duration::from_secs(3);
 
 struct Entry {
-    config: OtlpReceiverConfig,
+    config: ReceiverConfig,
     running: RunningReceiver,
     stop: watch::Sender<bool>,
 }
@@ -36,7 +35,7 @@ impl Receivers {
     /// Makes the running receivers match `wanted`.
     pub async fn apply(
         &mut self,
-        wanted: &BTreeMap<ComponentId, OtlpReceiverConfig>,
+        wanted: &BTreeMap<ComponentId, ReceiverConfig>,
         router: &Router,
     ) -> Result<(), ServiceError> {
         let stale: Vec<ComponentId> = self
@@ -98,17 +97,34 @@ impl Receivers {
 
 async fn start(
     id: &ComponentId,
-    config: &OtlpReceiverConfig,
+    config: &ReceiverConfig,
     router: &Router,
 ) -> Result<Entry, ServiceError> {
     let name = id.to_string();
+    let otlp = match config {
+        ReceiverConfig::Otlp(otlp) => otlp,
+        ReceiverConfig::HostMetrics(host) => {
+            let (stop, mut stopped) = watch::channel(false);
+            let shutdown = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            let running =
+                receiver::hostmetrics::start(&name, host, router.for_receiver(&name), shutdown);
+            tracing::info!(receiver = name, interval = ?host.collection_interval, "scraping host metrics");
+            return Ok(Entry {
+                config: config.clone(),
+                running,
+                stop,
+            });
+        }
+    };
     let deadline = tokio::time::Instant::now() + REBIND_FOR;
     loop {
         let (stop, mut stopped) = watch::channel(false);
         let shutdown = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
-        match receiver::start(&name, config, router.for_receiver(&name), shutdown).await {
+        match receiver::start(&name, otlp, router.for_receiver(&name), shutdown).await {
             Ok(running) => {
                 for (transport, addr) in [("grpc", running.grpc_addr), ("http", running.http_addr)]
                 {
