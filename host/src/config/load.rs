@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 
 use super::env;
 use super::error::{ConfigErrors, Errors};
+use super::extensions::{self, ExtensionConfig};
+use super::filelog::FileLogConfig;
 use super::hostmetrics::HostMetricsConfig;
 use super::layers;
 use super::model::*;
@@ -94,7 +96,14 @@ fn parse_expanded(
     }
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["receivers", "processors", "exporters", "plugins", "service"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "receivers",
+    "processors",
+    "exporters",
+    "extensions",
+    "plugins",
+    "service",
+];
 
 fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Config {
     let top = entries(root, "", errors);
@@ -109,7 +118,7 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
     let section = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| v);
 
     let plugins = plugins(section("plugins"), errors);
-    let receivers = components(
+    let mut receivers = components(
         section("receivers"),
         "receivers",
         errors,
@@ -126,10 +135,16 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
                 }
                 Some(ReceiverConfig::HostMetrics(config))
             }
+            "filelog" => {
+                let config = typed::<FileLogConfig>(node, &path, errors)?;
+                filelog_checked(config, &path, errors).map(ReceiverConfig::FileLog)
+            }
             other => {
                 errors.add(
                     path,
-                    format!("unknown receiver type `{other}`; expected otlp or hostmetrics"),
+                    format!(
+                        "unknown receiver type `{other}`; expected otlp, hostmetrics or filelog"
+                    ),
                 );
                 None
             }
@@ -198,13 +213,20 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
             })
             .unwrap_or_default()
     };
-    let (pipelines, telemetry) = service(
+    let declared_extensions = extensions::extensions(section("extensions"), errors);
+    let (pipelines, telemetry, enabled) = service(
         section("service"),
         &declared("receivers"),
         &declared("processors"),
         &declared("exporters"),
+        &declared("extensions"),
         errors,
     );
+    let extensions: BTreeMap<ComponentId, ExtensionConfig> = enabled
+        .into_iter()
+        .filter_map(|id| declared_extensions.get(&id).map(|e| (id, e.clone())))
+        .collect();
+    check_storage(&mut receivers, &extensions, errors);
     Config {
         file: file.to_path_buf(),
         environment: environment.to_string(),
@@ -214,6 +236,34 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
         plugins,
         pipelines,
         telemetry,
+        extensions,
+    }
+}
+
+/// A `filelog` receiver's `storage` names an enabled `file_storage` extension.
+fn check_storage(
+    receivers: &mut BTreeMap<ComponentId, ReceiverConfig>,
+    extensions: &BTreeMap<ComponentId, ExtensionConfig>,
+    errors: &mut Errors,
+) {
+    for (id, receiver) in receivers {
+        let ReceiverConfig::FileLog(filelog) = receiver else {
+            continue;
+        };
+        let Some(storage) = &filelog.storage else {
+            continue;
+        };
+        let found = ComponentId::parse(storage)
+            .ok()
+            .and_then(|sid| extensions.get(&sid));
+        if let Some(ExtensionConfig::FileStorage(dir)) = found {
+            filelog.file_storage = Some(dir.clone());
+        } else {
+            errors.add(
+                format!("receivers.{id}.storage"),
+                format!("`{storage}` is not a file_storage extension listed in service.extensions"),
+            );
+        }
     }
 }
 
@@ -231,7 +281,11 @@ fn entries<'n>(node: &'n Node, path: &str, errors: &mut Errors) -> &'n [(String,
 
 /// Deserializes a node into a typed struct, recording the precise key path
 /// of the first problem (unknown key, wrong type, missing field).
-fn typed<T: DeserializeOwned>(node: &Node, path: &str, errors: &mut Errors) -> Option<T> {
+pub(super) fn typed<T: DeserializeOwned>(
+    node: &Node,
+    path: &str,
+    errors: &mut Errors,
+) -> Option<T> {
     let json = match node.to_json() {
         serde_json::Value::Null => serde_json::json!({}),
         other => other,
@@ -258,7 +312,7 @@ fn plugin_config(node: &Node) -> serde_json::Value {
     }
 }
 
-fn components<T>(
+pub(super) fn components<T>(
     section: Option<&Node>,
     name: &str,
     errors: &mut Errors,
@@ -278,6 +332,40 @@ fn components<T>(
         }
     }
     out
+}
+
+fn filelog_checked(c: FileLogConfig, path: &str, errors: &mut Errors) -> Option<FileLogConfig> {
+    let before = errors.list.len();
+    if c.include.is_empty() {
+        errors.add(
+            format!("{path}.include"),
+            "at least one glob pattern is required",
+        );
+    }
+    for (key, patterns) in [("include", &c.include), ("exclude", &c.exclude)] {
+        for (i, pattern) in patterns.iter().enumerate() {
+            if let Err(e) = glob::Pattern::new(pattern) {
+                errors.add(
+                    format!("{path}.{key}[{i}]"),
+                    format!("invalid glob `{pattern}`: {e}"),
+                );
+            }
+        }
+    }
+    if let Some(m) = &c.multiline {
+        match (&m.line_start_pattern, &m.line_end_pattern) {
+            (Some(p), None) | (None, Some(p)) => {
+                if let Err(e) = regex::Regex::new(p) {
+                    errors.add(format!("{path}.multiline"), format!("invalid pattern: {e}"));
+                }
+            }
+            _ => errors.add(
+                format!("{path}.multiline"),
+                "expected exactly one of line_start_pattern or line_end_pattern",
+            ),
+        }
+    }
+    (errors.list.len() == before).then_some(c)
 }
 
 fn memory_limiter_checked(
@@ -374,13 +462,15 @@ fn service(
     receivers: &BTreeSet<ComponentId>,
     processors: &BTreeSet<ComponentId>,
     exporters: &BTreeSet<ComponentId>,
+    extensions: &BTreeSet<ComponentId>,
     errors: &mut Errors,
-) -> (Pipelines, TelemetryConfig) {
+) -> (Pipelines, TelemetryConfig, Vec<ComponentId>) {
     let mut pipelines = BTreeMap::new();
     let mut telemetry = TelemetryConfig::default();
+    let mut enabled = Vec::new();
     let Some(section) = section else {
         errors.add("service", "missing: expected `service.pipelines`");
-        return (pipelines, telemetry);
+        return (pipelines, telemetry, enabled);
     };
     let mut saw_pipelines = false;
     for (key, node) in entries(section, "service", errors) {
@@ -399,9 +489,10 @@ fn service(
                 }
             }
             "telemetry" => telemetry = telemetry_config(node, errors),
+            "extensions" => enabled = extensions::enabled(node, extensions, errors),
             other => errors.add(
                 format!("service.{other}"),
-                "unknown key; expected pipelines or telemetry",
+                "unknown key; expected extensions, pipelines or telemetry",
             ),
         }
     }
@@ -411,7 +502,7 @@ fn service(
             "expected at least one pipeline (traces, metrics or logs)",
         );
     }
-    (pipelines, telemetry)
+    (pipelines, telemetry, enabled)
 }
 
 fn pipeline_id(id: &str, path: &str, errors: &mut Errors) -> Option<PipelineId> {

@@ -5,6 +5,8 @@
 
 mod env;
 mod error;
+pub mod extensions;
+pub mod filelog;
 pub mod hostmetrics;
 pub mod layers;
 mod load;

@@ -85,6 +85,8 @@ pub struct Config {
     pub plugins: BTreeMap<String, PluginSpec>,
     pub pipelines: BTreeMap<PipelineId, PipelineConfig>,
     pub telemetry: TelemetryConfig,
+    /// Extensions enabled in `service.extensions`, with their settings.
+    pub extensions: BTreeMap<ComponentId, super::extensions::ExtensionConfig>,
 }
 
 /// A receiver's settings, by type.
@@ -93,6 +95,8 @@ pub enum ReceiverConfig {
     Otlp(OtlpReceiverConfig),
     /// Native: scrapes the host's CPU, memory, disk, network and load.
     HostMetrics(super::hostmetrics::HostMetricsConfig),
+    /// Native: tails files as log records.
+    FileLog(super::filelog::FileLogConfig),
 }
 
 /// A processor's settings, by type.

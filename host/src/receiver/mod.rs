@@ -13,6 +13,7 @@
 
 mod body;
 mod export;
+pub mod filelog;
 mod grpc;
 pub mod hostmetrics;
 mod http;

@@ -14,9 +14,11 @@ use tokio::task::JoinSet;
 
 use super::receivers::Receivers;
 use super::{ConfigSource, DRAIN_DEADLINE, ReloadRequest, ServiceError};
+use crate::config::extensions::ExtensionConfig;
 use crate::config::{ComponentId, Config, ReceiverConfig};
 use crate::pipeline::{self, LoadedPlugin, Router, Routes, Tasks};
 use crate::plugin::{PluginEngine, PluginSource};
+use crate::telemetry::health::{self, Health};
 use crate::telemetry::{ConfigLabels, metrics};
 
 /// A running collector.
@@ -31,6 +33,8 @@ pub struct Collector {
     /// Pipelines replaced by a reload, flushing what they hold.
     draining: JoinSet<()>,
     stop_telemetry: watch::Sender<bool>,
+    /// What the `health_check` extension answers.
+    health: std::sync::Arc<Health>,
 }
 
 impl Collector {
@@ -61,6 +65,19 @@ impl Collector {
                 })?;
             tracing::info!(transport = "telemetry", address = %bound, "listening");
         }
+        let health = Health::new();
+        for (id, extension) in &config.extensions {
+            if let ExtensionConfig::HealthCheck(check) = extension {
+                let bound = health::start(check, health.clone(), stop_telemetry.subscribe())
+                    .await
+                    .map_err(|source| ServiceError::Telemetry {
+                        address: format!("{} ({id})", check.endpoint),
+                        source,
+                    })?;
+                tracing::info!(extension = %id, transport = "health", address = %bound, "listening");
+            }
+        }
+        health.set_ready(true);
         metrics()
             .config_info
             .get_or_create(&ConfigLabels { hash: hash.clone() })
@@ -75,6 +92,7 @@ impl Collector {
             tasks: Some(topology.tasks),
             draining: JoinSet::new(),
             stop_telemetry,
+            health,
         })
     }
 
@@ -174,6 +192,7 @@ impl Collector {
     /// [`DRAIN_DEADLINE`]).
     pub async fn shutdown(mut self) {
         tracing::info!("shutting down: no new requests; flushing batches and exporter queues");
+        self.health.set_ready(false);
         self.receivers.stop_all().await;
         let routes = self.router.swap(Routes::default());
         self.draining.spawn(drain(routes, self.tasks.take()));

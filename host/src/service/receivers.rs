@@ -95,6 +95,18 @@ impl Receivers {
     }
 }
 
+/// A stop switch and the future that completes when it is thrown.
+fn stop_signal() -> (
+    watch::Sender<bool>,
+    impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let (stop, mut stopped) = watch::channel(false);
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    (stop, shutdown)
+}
+
 async fn start(
     id: &ComponentId,
     config: &ReceiverConfig,
@@ -103,14 +115,54 @@ async fn start(
     let name = id.to_string();
     let otlp = match config {
         ReceiverConfig::Otlp(otlp) => otlp,
+        // Native receivers bind nothing: they start at once.
         ReceiverConfig::HostMetrics(host) => {
-            let (stop, mut stopped) = watch::channel(false);
-            let shutdown = async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            };
+            let (stop, shutdown) = stop_signal();
             let running =
                 receiver::hostmetrics::start(&name, host, router.for_receiver(&name), shutdown);
             tracing::info!(receiver = name, interval = ?host.collection_interval, "scraping host metrics");
+            return Ok(Entry {
+                config: config.clone(),
+                running,
+                stop,
+            });
+        }
+        ReceiverConfig::FileLog(filelog) => {
+            let storage = match &filelog.file_storage {
+                Some(storage) => {
+                    if storage.create_directory {
+                        std::fs::create_dir_all(&storage.directory).map_err(|e| {
+                            ServiceError::Receiver {
+                                id: name.clone(),
+                                reason: format!(
+                                    "cannot create {}: {e}",
+                                    storage.directory.display()
+                                ),
+                            }
+                        })?;
+                    }
+                    if !storage.directory.is_dir() {
+                        return Err(ServiceError::Receiver {
+                            id: name,
+                            reason: format!(
+                                "storage folder {} does not exist",
+                                storage.directory.display()
+                            ),
+                        });
+                    }
+                    Some(storage.directory.as_path())
+                }
+                None => None,
+            };
+            let (stop, shutdown) = stop_signal();
+            let running = receiver::filelog::start(
+                &name,
+                filelog,
+                storage,
+                router.for_receiver(&name),
+                shutdown,
+            );
+            tracing::info!(receiver = name, include = ?filelog.include, "tailing files");
             return Ok(Entry {
                 config: config.clone(),
                 running,

@@ -4,6 +4,7 @@
 //! Metrics are process-wide (one collector per process) and exposed in the
 //! Prometheus text format by [`server`] at `service.telemetry.metrics.address`.
 
+pub mod health;
 pub mod logging;
 mod metrics;
 pub mod server;

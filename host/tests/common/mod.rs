@@ -28,6 +28,8 @@ pub struct Weir {
     pub grpc: Option<SocketAddr>,
     pub http: Option<SocketAddr>,
     pub telemetry: Option<SocketAddr>,
+    /// The `health_check` extension's address, when one is enabled.
+    pub health: Option<SocketAddr>,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
 }
@@ -62,6 +64,7 @@ impl Weir {
             grpc: None,
             http: None,
             telemetry: None,
+            health: None,
             stdout,
             stderr,
         };
@@ -75,6 +78,7 @@ impl Weir {
                             Some("grpc") => weir.grpc = Some(addr),
                             Some("http") => weir.http = Some(addr),
                             Some("telemetry") => weir.telemetry = Some(addr),
+                            Some("health") => weir.health = Some(addr),
                             _ => {}
                         }
                     }
