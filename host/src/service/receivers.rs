@@ -172,10 +172,7 @@ async fn start(
     };
     let deadline = tokio::time::Instant::now() + REBIND_FOR;
     loop {
-        let (stop, mut stopped) = watch::channel(false);
-        let shutdown = async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        };
+        let (stop, shutdown) = stop_signal();
         match receiver::start(&name, otlp, router.for_receiver(&name), shutdown).await {
             Ok(running) => {
                 for (transport, addr) in [("grpc", running.grpc_addr), ("http", running.http_addr)]
