@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// Processor types served by built-in plugins.
-pub const BUILTIN_PROCESSORS: &[&str] = &["attributes"];
+pub const BUILTIN_PROCESSORS: &[&str] = &["attributes", "probabilistic_sampler", "tail_sampling"];
 /// Exporter types served by built-in plugins.
 pub const BUILTIN_EXPORTERS: &[&str] = &["debug", "file"];
 
@@ -21,6 +21,8 @@ pub enum PluginSource {
 pub fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
     match name {
         "attributes" => Some(include_bytes!(env!("WEIR_PLUGIN_ATTRIBUTES"))),
+        "probabilistic_sampler" => Some(include_bytes!(env!("WEIR_PLUGIN_PROBABILISTIC_SAMPLER"))),
+        "tail_sampling" => Some(include_bytes!(env!("WEIR_PLUGIN_TAIL_SAMPLING"))),
         "debug" => Some(include_bytes!(env!("WEIR_PLUGIN_DEBUG"))),
         "file" => Some(include_bytes!(env!("WEIR_PLUGIN_FILE"))),
         _ => None,
