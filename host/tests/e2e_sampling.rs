@@ -65,8 +65,8 @@ fn production_policies_keep_every_error_and_slow_trace_and_ten_percent_of_the_re
     let weir = Weir::start(dir.path(), &config("2s", PRODUCTION));
     let addr = weir.http.unwrap();
     const TRACES: u64 = 20_000;
-    let is_error = |n: u64| n % 23 == 0;
-    let is_slow = |n: u64| n % 31 == 0;
+    let is_error = |n: u64| n.is_multiple_of(23);
+    let is_slow = |n: u64| n.is_multiple_of(31);
     // Each trace's root span in the first pass, its child in the second:
     // the two halves of every trace arrive in different requests.
     for k in 0..2u64 {
@@ -196,7 +196,7 @@ fn shutdown_during_decision_wait_releases_held_spans_to_the_exporter() {
     for chunk in (0..TRACES).collect::<Vec<_>>().chunks(100) {
         let spans = chunk
             .iter()
-            .flat_map(|&n| [span(n, 0, 5, false), span(n, 1, 5, n % 4 == 0)])
+            .flat_map(|&n| [span(n, 0, 5, false), span(n, 1, 5, n.is_multiple_of(4))])
             .collect();
         send(addr, spans);
     }
@@ -210,7 +210,7 @@ fn shutdown_during_decision_wait_releases_held_spans_to_the_exporter() {
     assert!(status.success(), "{status:?}");
     let exported = exported_spans(&path);
     let expected: BTreeSet<String> = (0..TRACES)
-        .filter(|n| n % 4 == 0)
+        .filter(|n| n.is_multiple_of(4))
         .flat_map(|n| [format!("t{n}-0"), format!("t{n}-1")])
         .collect();
     assert_eq!(exported.len(), expected.len(), "each kept span once");

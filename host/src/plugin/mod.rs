@@ -19,7 +19,9 @@ pub use engine::{Compiled, PluginEngine};
 pub use error::{CallError, LoadError};
 pub use limits::PluginLimits;
 pub use pool::{ExporterPool, ProcessorPool};
-pub use registry::{BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginSource, builtin_bytes};
+pub use registry::{
+    BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginSource, builtin_bytes, builtin_limits,
+};
 pub use stateful::{Outputs, StatefulInstance};
 pub use world::CallContext;
 

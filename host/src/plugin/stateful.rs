@@ -70,6 +70,12 @@ impl StatefulInstance {
         self.finish("flush", result)
     }
 
+    /// The instance's linear memory, bytes (the most it ever grew to:
+    /// guest memory never shrinks).
+    pub fn memory_bytes(&self) -> usize {
+        self.instance.store.data().limiter.current
+    }
+
     fn finish(
         &self,
         function: &str,
