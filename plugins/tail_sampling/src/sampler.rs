@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::config::Config;
 use crate::policy::{Policy, combine};
-use crate::trace::{HeldSpan, Trace, TraceId, assemble, explode};
+use crate::trace::{StoredSpan, Trace, TraceId, assemble, explode};
 
 /// Most spans in one released request.
 const MAX_SPANS_PER_REQUEST: usize = 8192;
@@ -61,12 +61,17 @@ impl DecisionCache {
     }
 }
 
+/// The spans of one trace held while it waits for its decision.
+struct Held {
+    spans: Vec<StoredSpan>,
+}
+
 /// The tail sampler of one instance (one tenant of one pipeline).
 pub struct TailSampler {
     policies: Vec<Policy>,
     decision_wait: u64,
     num_traces: usize,
-    traces: HashMap<TraceId, Trace>,
+    traces: HashMap<TraceId, Held>,
     /// Undecided traces by arrival of their first span.
     arrivals: VecDeque<(TraceId, u64)>,
     sampled: DecisionCache,
@@ -132,14 +137,7 @@ impl TailSampler {
                     self.decide(oldest, now, &mut release);
                 }
                 self.arrivals.push_back((id, now));
-                self.traces.insert(
-                    id,
-                    Trace {
-                        id,
-                        spans: vec![held],
-                        first_arrival: now,
-                    },
-                );
+                self.traces.insert(id, Held { spans: vec![held] });
             }
         }
         Ok(assemble(release, MAX_SPANS_PER_REQUEST))
@@ -168,15 +166,16 @@ impl TailSampler {
         assemble(release, MAX_SPANS_PER_REQUEST)
     }
 
-    fn decide(&mut self, id: TraceId, now: u64, release: &mut Vec<HeldSpan>) {
+    fn decide(&mut self, id: TraceId, now: u64, release: &mut Vec<StoredSpan>) {
         let Some(trace) = self.traces.remove(&id) else {
             return;
         };
         let secs = now / 1_000_000_000;
+        let view = Trace::view(id, &trace.spans);
         let keep = combine(
             self.policies
                 .iter_mut()
-                .map(|p| p.evaluate(&trace, secs))
+                .map(|p| p.evaluate(&view, secs))
                 .collect::<Vec<_>>(),
         );
         let spans = trace.spans.len() as u64;

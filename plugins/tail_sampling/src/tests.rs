@@ -15,7 +15,7 @@ use weir_plugin_sdk::otlp::{
 use crate::config::{Config, parse_duration};
 use crate::policy::{Decision, Policy, fnv64a, probability_threshold};
 use crate::sampler::TailSampler;
-use crate::trace::{HeldSpan, ResourceCtx, ScopeCtx, Trace};
+use crate::trace::{ResourceCtx, ScopeCtx, StoredSpan, Trace};
 
 const SEC: u64 = 1_000_000_000;
 const MS: u64 = 1_000_000;
@@ -51,28 +51,27 @@ fn with_status(mut s: Span, code: StatusCode) -> Span {
     s
 }
 
+/// A trace as policies see it, made the way the sampler makes it: spans
+/// stored as bytes, then viewed.
 fn trace_of(spans: Vec<Span>, resource_attrs: Vec<KeyValue>) -> Trace {
     let resource = Arc::new(ResourceCtx {
         resource: Some(Resource {
             attributes: resource_attrs,
             ..Default::default()
         }),
-        schema_url: String::new(),
+        head: Vec::new(),
     });
     let scope = Arc::new(ScopeCtx::default());
     let id = crate::trace::trace_id(&spans[0].trace_id);
-    Trace {
-        id,
-        spans: spans
-            .into_iter()
-            .map(|span| HeldSpan {
-                resource: resource.clone(),
-                scope: scope.clone(),
-                span,
-            })
-            .collect(),
-        first_arrival: 0,
-    }
+    let stored: Vec<StoredSpan> = spans
+        .into_iter()
+        .map(|span| StoredSpan {
+            resource: resource.clone(),
+            scope: scope.clone(),
+            bytes: otlp::encode(&span),
+        })
+        .collect();
+    Trace::view(id, &stored)
 }
 
 fn policy(json: &str) -> Policy {
@@ -428,7 +427,7 @@ fn spans_over_several_batches_are_decided_together() {
     let late = s
         .process(&request(vec![span(7, 40, 50)]), t0 + 6 * SEC)
         .unwrap();
-    assert_eq!(spans_of(&late).len(), 1);
+    assert_eq!(spans_of(&late), [span(7, 40, 50)], "the span as it came");
     let stats = s.take_stats();
     assert_eq!(stats.late_spans_sampled, 1);
     assert_eq!(stats.traces_sampled + stats.traces_not_sampled, 2);

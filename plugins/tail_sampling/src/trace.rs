@@ -1,15 +1,14 @@
-//! Held spans: each with the resource and scope it came under (shared by
-//! the spans of one request), and turning released spans back into requests.
+//! Held spans, kept as their protobuf bytes: a request is split on the
+//! wire (no decode) into spans, each with the resource and scope it came
+//! under (shared by the spans of one request). At decision time only the
+//! fields policies read are decoded ([`SpanView`]); kept spans go out as
+//! the bytes they came in.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use weir_plugin_sdk::otlp::{
-    self, ExportTraceServiceRequest,
-    common::v1::InstrumentationScope,
-    resource::v1::Resource,
-    trace::v1::{ResourceSpans, ScopeSpans, Span},
-};
+use weir_plugin_sdk::otlp::{KeyValue, Message, resource::v1::Resource, trace::v1::Status};
+use weir_plugin_sdk::wire::{FieldReader, WireType, put_bytes_field};
 
 /// A trace id as 16 bytes (shorter or longer ids are zero-padded or cut).
 pub type TraceId = [u8; 16];
@@ -21,58 +20,141 @@ pub fn trace_id(bytes: &[u8]) -> TraceId {
     id
 }
 
-/// The resource of a `ResourceSpans`, without its spans.
+/// A `ResourceSpans` without its spans: its other fields as they came, and
+/// the resource decoded (attribute policies read it).
 #[derive(Debug, Default)]
 pub struct ResourceCtx {
+    pub head: Vec<u8>,
     pub resource: Option<Resource>,
-    pub schema_url: String,
 }
 
-/// The scope of a `ScopeSpans`, without its spans.
+/// A `ScopeSpans` without its spans: its other fields as they came.
 #[derive(Debug, Default)]
 pub struct ScopeCtx {
-    pub scope: Option<InstrumentationScope>,
-    pub schema_url: String,
+    pub head: Vec<u8>,
 }
 
-/// One span and where it came from.
+/// One held span: its bytes, and where it came from.
 #[derive(Debug)]
-pub struct HeldSpan {
+pub struct StoredSpan {
     pub resource: Arc<ResourceCtx>,
     pub scope: Arc<ScopeCtx>,
-    pub span: Span,
+    pub bytes: Vec<u8>,
 }
 
-/// The spans of one trace held while it waits for its decision.
+/// The fields of a span that policies read (OTLP `Span` field numbers);
+/// the rest is skipped when decoding.
+#[derive(Clone, PartialEq, Message)]
+pub struct SpanView {
+    #[prost(string, tag = "3")]
+    pub trace_state: String,
+    #[prost(fixed64, tag = "7")]
+    pub start_time_unix_nano: u64,
+    #[prost(fixed64, tag = "8")]
+    pub end_time_unix_nano: u64,
+    #[prost(message, repeated, tag = "9")]
+    pub attributes: Vec<KeyValue>,
+    #[prost(message, optional, tag = "15")]
+    pub status: Option<Status>,
+}
+
+/// A span as policies see it.
+#[derive(Debug)]
+pub struct ViewedSpan {
+    pub resource: Arc<ResourceCtx>,
+    pub span: SpanView,
+}
+
+/// A trace being decided.
 #[derive(Debug)]
 pub struct Trace {
     pub id: TraceId,
-    pub spans: Vec<HeldSpan>,
-    /// When its first span arrived (host clock, ns).
-    pub first_arrival: u64,
+    pub spans: Vec<ViewedSpan>,
 }
 
-/// Splits a request into its spans, each keyed by trace id.
-pub fn explode(payload: &[u8]) -> Result<Vec<(TraceId, HeldSpan)>, String> {
-    let request = otlp::decode_traces(payload).map_err(|e| e.0)?;
+impl Trace {
+    /// Decodes what policies read of each held span (a span that does not
+    /// decode is seen as empty: it is still kept or dropped with its trace).
+    pub fn view(id: TraceId, spans: &[StoredSpan]) -> Trace {
+        Trace {
+            id,
+            spans: spans
+                .iter()
+                .map(|s| ViewedSpan {
+                    resource: s.resource.clone(),
+                    span: SpanView::decode(s.bytes.as_slice()).unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Length-delimited fields of `message` numbered `number`: (field bytes
+/// without tag and length, the whole field).
+fn fields(message: &[u8]) -> impl Iterator<Item = Result<(u32, &[u8], &[u8]), String>> {
+    FieldReader::new(message, 0).map(|f| {
+        let f = f.map_err(|e| format!("malformed trace request: {e}"))?;
+        let value = if f.wire_type == WireType::LengthDelimited {
+            f.value
+        } else {
+            &[][..]
+        };
+        Ok((f.number, value, f.raw))
+    })
+}
+
+/// Splits a request into its spans, keyed by trace id, on the wire.
+pub fn explode(payload: &[u8]) -> Result<Vec<(TraceId, StoredSpan)>, String> {
     let mut out = Vec::new();
-    for rs in request.resource_spans {
-        let resource = Arc::new(ResourceCtx {
-            resource: rs.resource,
-            schema_url: rs.schema_url,
-        });
-        for ss in rs.scope_spans {
-            let scope = Arc::new(ScopeCtx {
-                scope: ss.scope,
-                schema_url: ss.schema_url,
-            });
-            for span in ss.spans {
+    for field in fields(payload) {
+        let (number, resource_spans, _) = field?;
+        if number != 1 {
+            continue;
+        }
+        let mut resource = ResourceCtx::default();
+        for field in fields(resource_spans) {
+            let (number, value, raw) = field?;
+            if number == 2 {
+                continue;
+            }
+            resource.head.extend_from_slice(raw);
+            if number == 1 {
+                resource.resource =
+                    Some(Resource::decode(value).map_err(|e| format!("malformed resource: {e}"))?);
+            }
+        }
+        let resource = Arc::new(resource);
+        for field in fields(resource_spans) {
+            let (number, scope_spans, _) = field?;
+            if number != 2 {
+                continue;
+            }
+            let mut scope = ScopeCtx::default();
+            for field in fields(scope_spans) {
+                let (number, _, raw) = field?;
+                if number != 2 {
+                    scope.head.extend_from_slice(raw);
+                }
+            }
+            let scope = Arc::new(scope);
+            for field in fields(scope_spans) {
+                let (number, span, _) = field?;
+                if number != 2 {
+                    continue;
+                }
+                let mut id = TraceId::default();
+                for field in fields(span) {
+                    let (number, value, _) = field?;
+                    if number == 1 {
+                        id = trace_id(value);
+                    }
+                }
                 out.push((
-                    trace_id(&span.trace_id),
-                    HeldSpan {
+                    id,
+                    StoredSpan {
                         resource: resource.clone(),
                         scope: scope.clone(),
-                        span,
+                        bytes: span.to_vec(),
                     },
                 ));
             }
@@ -83,37 +165,42 @@ pub fn explode(payload: &[u8]) -> Result<Vec<(TraceId, HeldSpan)>, String> {
 
 /// Builds requests of at most `max_spans` spans from released spans,
 /// grouping spans that shared a resource and scope when they arrived.
-pub fn assemble(spans: Vec<HeldSpan>, max_spans: usize) -> Vec<Vec<u8>> {
+pub fn assemble(spans: Vec<StoredSpan>, max_spans: usize) -> Vec<Vec<u8>> {
+    type Group = (Arc<ResourceCtx>, Vec<(Arc<ScopeCtx>, Vec<Vec<u8>>)>);
     let mut requests = Vec::new();
     let mut iter = spans.into_iter().peekable();
     while iter.peek().is_some() {
-        let mut request = ExportTraceServiceRequest::default();
+        let mut groups: Vec<Group> = Vec::new();
         let mut resources: HashMap<*const ResourceCtx, usize> = HashMap::new();
         let mut scopes: HashMap<(*const ResourceCtx, *const ScopeCtx), usize> = HashMap::new();
         for held in iter.by_ref().take(max_spans.max(1)) {
             let rkey = Arc::as_ptr(&held.resource);
             let ri = *resources.entry(rkey).or_insert_with(|| {
-                request.resource_spans.push(ResourceSpans {
-                    resource: held.resource.resource.clone(),
-                    schema_url: held.resource.schema_url.clone(),
-                    scope_spans: Vec::new(),
-                });
-                request.resource_spans.len() - 1
+                groups.push((held.resource.clone(), Vec::new()));
+                groups.len() - 1
             });
-            let rs = &mut request.resource_spans[ri];
+            let scope_groups = &mut groups[ri].1;
             let si = *scopes
                 .entry((rkey, Arc::as_ptr(&held.scope)))
                 .or_insert_with(|| {
-                    rs.scope_spans.push(ScopeSpans {
-                        scope: held.scope.scope.clone(),
-                        schema_url: held.scope.schema_url.clone(),
-                        spans: Vec::new(),
-                    });
-                    rs.scope_spans.len() - 1
+                    scope_groups.push((held.scope.clone(), Vec::new()));
+                    scope_groups.len() - 1
                 });
-            rs.scope_spans[si].spans.push(held.span);
+            scope_groups[si].1.push(held.bytes);
         }
-        requests.push(otlp::encode(&request));
+        let mut request = Vec::new();
+        for (resource, scope_groups) in groups {
+            let mut rs = resource.head.clone();
+            for (scope, spans) in scope_groups {
+                let mut ss = scope.head.clone();
+                for span in spans {
+                    put_bytes_field(&mut ss, 2, &span);
+                }
+                put_bytes_field(&mut rs, 2, &ss);
+            }
+            put_bytes_field(&mut request, 1, &rs);
+        }
+        requests.push(request);
     }
     requests
 }
