@@ -324,6 +324,18 @@ impl Policy {
         })
     }
 
+    /// Whether the policy (or a sub-policy) reads span or resource attributes.
+    pub fn reads_attributes(&self) -> bool {
+        match &self.rule {
+            Rule::StringAttribute { .. }
+            | Rule::NumericAttribute { .. }
+            | Rule::BooleanAttribute { .. } => true,
+            Rule::And(subs) | Rule::Drop(subs) => subs.iter().any(Policy::reads_attributes),
+            Rule::Composite { subs, .. } => subs.iter().any(|s| s.policy.reads_attributes()),
+            _ => false,
+        }
+    }
+
     /// Evaluates the policy on `trace` at `now_secs` (for per-second rates).
     pub fn evaluate(&mut self, trace: &Trace, now_secs: u64) -> Decision {
         use Decision::*;

@@ -69,6 +69,8 @@ struct Held {
 /// The tail sampler of one instance (one tenant of one pipeline).
 pub struct TailSampler {
     policies: Vec<Policy>,
+    /// Whether any policy reads span attributes (else they are not decoded).
+    read_attributes: bool,
     decision_wait: u64,
     num_traces: usize,
     traces: HashMap<TraceId, Held>,
@@ -104,6 +106,7 @@ impl TailSampler {
             (config.expected_new_traces_per_sec.saturating_mul(wait_secs)).min(config.num_traces);
         let cache = |n: usize| if n == 0 { config.num_traces } else { n };
         Ok(TailSampler {
+            read_attributes: policies.iter().any(Policy::reads_attributes),
             policies,
             decision_wait: config.decision_wait.0,
             num_traces: config.num_traces,
@@ -171,7 +174,7 @@ impl TailSampler {
             return;
         };
         let secs = now / 1_000_000_000;
-        let view = Trace::view(id, &trace.spans);
+        let view = Trace::view(id, &trace.spans, self.read_attributes);
         let keep = combine(
             self.policies
                 .iter_mut()

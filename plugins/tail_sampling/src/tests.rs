@@ -71,7 +71,7 @@ fn trace_of(spans: Vec<Span>, resource_attrs: Vec<KeyValue>) -> Trace {
             bytes: otlp::encode(&span),
         })
         .collect();
-    Trace::view(id, &stored)
+    Trace::view(id, &stored, true)
 }
 
 fn policy(json: &str) -> Policy {
@@ -522,4 +522,24 @@ fn production_policies_on_a_workload() {
     });
     let share = rest_kept.count() as f64 / rest_total as f64;
     assert!((share - 0.10).abs() <= 0.015, "the rest kept at {share}");
+}
+
+/// Span attributes are decoded only when a policy (even nested) reads them.
+#[test]
+fn nested_attribute_policies_see_span_attributes_through_the_sampler() {
+    let config = Config::parse(
+        r#"{"decision_wait":"1s","policies":[{"name":"x","type":"and","and":{"and_sub_policy":[
+        {"name":"route","type":"string_attribute","string_attribute":{"key":"http.route","values":["/pay"]}},
+        {"name":"any","type":"always_sample"}]}}]}"#,
+    )
+    .unwrap();
+    let mut s = TailSampler::new(&config).unwrap();
+    let pay = with_attr(span(1, 0, 1), "http.route", string_value("/pay"));
+    let other = with_attr(span(2, 0, 1), "http.route", string_value("/home"));
+    assert!(
+        s.process(&request(vec![pay.clone(), other]), 0)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(spans_of(&s.tick(2 * SEC)), [pay]);
 }
