@@ -216,3 +216,68 @@ fn shutdown_during_decision_wait_releases_held_spans_to_the_exporter() {
     assert_eq!(exported.len(), expected.len(), "each kept span once");
     assert_eq!(exported.into_iter().collect::<BTreeSet<_>>(), expected);
 }
+
+/// FNV-1a 32 of the seed's little-endian bytes then the trace id, bucket =
+/// low 14 bits, kept when below `uint32(float32(pct) * 163.84)`: the Go
+/// collector's `hash_seed` rule, written out here independently of the plugin.
+fn go_hash_seed_keeps(trace: &[u8; 16], seed: u32, pct: f32) -> bool {
+    let hash = seed
+        .to_le_bytes()
+        .iter()
+        .chain(trace)
+        .fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+        });
+    (hash & 0x3fff) < (pct * (16384.0f32 / 100.0)) as u32
+}
+
+#[test]
+fn probabilistic_sampler_in_hash_seed_mode_keeps_the_traces_go_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = r#"
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:0}
+processors:
+  probabilistic_sampler: {sampling_percentage: 15.5, hash_seed: 1234}
+exporters:
+  file: {path: out.json}
+service:
+  pipelines:
+    traces: {receivers: [otlp], processors: [probabilistic_sampler], exporters: [file]}
+"#;
+    let weir = Weir::start(dir.path(), config);
+    const TRACES: u64 = 4000;
+    for chunk in (0..TRACES).collect::<Vec<_>>().chunks(500) {
+        send(
+            weir.http.unwrap(),
+            chunk.iter().map(|&n| span(n, 0, 5, false)).collect(),
+        );
+    }
+    assert!(weir.stop().success());
+    let kept: BTreeSet<u64> = exported_spans(&dir.path().join("out.json"))
+        .iter()
+        .map(|name| trace_of(name))
+        .collect();
+    let expected: BTreeSet<u64> = (0..TRACES)
+        .filter(|&n| go_hash_seed_keeps(&trace_id(n), 1234, 15.5))
+        .collect();
+    assert_eq!(kept, expected);
+    assert!(
+        (500..750).contains(&kept.len()),
+        "{} of {TRACES}",
+        kept.len()
+    );
+    // Kept spans say how they were sampled, as Go writes it: th for 15.5%.
+    let text = std::fs::read_to_string(dir.path().join("out.json")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let state = line["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceState"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        state.starts_with("ot=rv:") && state.ends_with(";th:d854"),
+        "{state}"
+    );
+}
