@@ -173,3 +173,37 @@ fn a_trap_loses_the_held_state_counted_and_a_fresh_instance_takes_over() {
     // passed on unchanged (error_mode: ignore); t3 came out of the flush.
     assert_eq!(names, ["weir-chaos:trap", "t3-0"]);
 }
+
+/// A stateful stage after `batch`: at shutdown the batcher flushes into it
+/// first, then it is flushed, then the exporter drains — the held batch and
+/// the one still in the batcher both come out.
+#[test]
+fn shutdown_flushes_the_batcher_into_a_stateful_stage_before_flushing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: 127.0.0.1:0}}
+processors:
+  batch/slow: {{timeout: 1h, send_batch_size: 0}}
+  chaos: {{stateful: true, release_on_tick: false}}
+plugins:
+  chaos: {{path: {plugins}/chaos.wasm}}
+exporters:
+  file: {{path: out.json}}
+service:
+  telemetry: {{metrics: {{address: "127.0.0.1:0"}}}}
+  pipelines:
+    traces: {{receivers: [otlp], processors: [batch/slow, chaos], exporters: [file]}}
+"#,
+        plugins = PLUGIN_DIR
+    );
+    let weir = Weir::start(dir.path(), &config);
+    send(weir.http.unwrap(), vec![span(1, 0, 5, false)]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(chaos_counter(&weir, "held"), 0.0, "still in the batcher");
+    assert!(weir.stop().success());
+    assert_eq!(exported_spans(&dir.path().join("out.json")), ["t1-0"]);
+}
