@@ -281,3 +281,30 @@ service:
         "{state}"
     );
 }
+
+#[test]
+fn a_full_trace_table_decides_the_oldest_early_and_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config("5m", r#"[{name: all, type: always_sample}]"#)
+        .replace("num_traces: 100000", "num_traces: 100");
+    let weir = Weir::start(dir.path(), &config);
+    for chunk in (0..300u64).collect::<Vec<_>>().chunks(50) {
+        send(
+            weir.http.unwrap(),
+            chunk.iter().map(|&n| span(n, 0, 5, false)).collect(),
+        );
+    }
+    // 200 made room for newer ones: decided at once and exported.
+    let path = dir.path().join("out.json");
+    weir.wait_for(
+        "the early decisions exported",
+        Duration::from_secs(30),
+        |_| exported_spans(&path).len() == 200,
+    );
+    assert_eq!(counter(&weir, "traces_decided_early"), 200.0);
+    let early: BTreeSet<u64> = exported_spans(&path).iter().map(|s| trace_of(s)).collect();
+    assert_eq!(early, (0..200).collect(), "the oldest first");
+    // The 100 still held come out at shutdown.
+    assert!(weir.stop().success());
+    assert_eq!(exported_spans(&path).len(), 300);
+}
