@@ -12,6 +12,8 @@ const PLUGINS: &[&str] = &[
     "resource",
     "debug",
     "file",
+    "probabilistic_sampler",
+    "tail_sampling",
     "chaos",
     "stamp_a",
     "stamp_b",

@@ -16,7 +16,9 @@ use super::model::*;
 use super::receiver::OtlpReceiverConfig;
 use super::tree::{Node, Value};
 use crate::Signal;
-use crate::plugin::{BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginLimits, PluginSource};
+use crate::plugin::{
+    BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginLimits, PluginSource, builtin_limits,
+};
 
 /// The config `weir` runs with when given none: OTLP in on loopback, every
 /// signal batched and printed by the `debug` exporter.
@@ -415,7 +417,7 @@ fn plugins(section: Option<&Node>, errors: &mut Errors) -> BTreeMap<String, Plug
                 name.to_string(),
                 PluginSpec {
                     source: PluginSource::Builtin(name),
-                    limits: PluginLimits::default(),
+                    limits: builtin_limits(name),
                 },
             )
         })

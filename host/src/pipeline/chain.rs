@@ -1,13 +1,16 @@
 //! The processor chain: plugin processors applied to a batch in order, each
-//! failure handled by the pipeline's `error_mode`.
+//! failure handled by the pipeline's `error_mode`. A stateful stage may
+//! hold what it is given and release it later (`tick`, `flush`); what it
+//! releases goes on from the stage after it ([`Chain::release`]).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::batch::Batch;
+use super::stateful::StatefulStage;
 use crate::config::ErrorMode;
-use crate::plugin::{CallContext, ProcessorPool};
+use crate::plugin::{CallContext, Outputs, ProcessorPool};
 use crate::telemetry::{ComponentLabels, metrics};
 
 /// One plugin processor in a pipeline.
@@ -15,6 +18,8 @@ use crate::telemetry::{ComponentLabels, metrics};
 pub struct PluginStage {
     pub id: String,
     pub pool: ProcessorPool,
+    /// Set when the plugin is stateful: its per-tenant instances.
+    pub stateful: Option<Arc<StatefulStage>>,
 }
 
 /// A run of plugin stages of one pipeline.
@@ -36,8 +41,16 @@ pub struct Propagated {
 impl Chain {
     /// Runs `batch` through every stage; a stage may drop, keep or split it.
     pub async fn run(&self, batch: Batch) -> Result<Vec<Batch>, Propagated> {
-        let mut batches = vec![batch];
-        for stage in &self.stages {
+        self.run_from(0, vec![batch]).await
+    }
+
+    /// Runs `batches` through the stages from `first` on.
+    async fn run_from(
+        &self,
+        first: usize,
+        mut batches: Vec<Batch>,
+    ) -> Result<Vec<Batch>, Propagated> {
+        for stage in self.stages.iter().skip(first) {
             let mut next = Vec::with_capacity(batches.len());
             for batch in batches {
                 next.extend(self.apply(stage, batch).await?);
@@ -60,15 +73,17 @@ impl Chain {
             pipeline: self.pipeline.to_string(),
             metadata: batch.metadata.as_ref().clone(),
         };
-        let failure = match stage
-            .pool
-            .process(&ctx, batch.signal, batch.payload.to_vec())
-            .await
-        {
+        let payload = batch.payload.to_vec();
+        let result = match &stage.stateful {
+            Some(stateful) => stateful.process(ctx, batch.signal, payload).await,
+            None => stage.pool.process(&ctx, batch.signal, payload).await,
+        };
+        let failure = match result {
             Ok(outputs) => match self.check_outputs(&batch, outputs) {
                 Ok(out) => {
                     let kept: usize = out.iter().map(|b| b.items).sum();
-                    if kept < batch.items {
+                    // A stateful stage holds what it does not return yet: not a drop.
+                    if kept < batch.items && stage.stateful.is_none() {
                         self.count(
                             &metrics().processor_dropped_items,
                             stage,
@@ -97,6 +112,56 @@ impl Chain {
                 component: stage.id.clone(),
                 reason: failure,
             }),
+        }
+    }
+
+    /// The stateful stages and their positions.
+    pub fn stateful_stages(&self) -> Vec<(usize, Arc<StatefulStage>)> {
+        self.stages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.stateful.clone().map(|s| (i, s)))
+            .collect()
+    }
+
+    /// Sends what stage `index` released (for `tenant`, on `tick` or
+    /// `flush`) through the stages after it. Malformed output and
+    /// `propagate` failures are counted and logged; the rest is returned.
+    pub async fn release(&self, index: usize, tenant: &Arc<str>, outputs: Outputs) -> Vec<Batch> {
+        let stage = &self.stages[index];
+        let mut batches = Vec::with_capacity(outputs.len());
+        for (signal, payload) in outputs {
+            match weir_wire::count_items(signal, &payload) {
+                Ok(0) => {}
+                Ok(items) => batches.push(Batch {
+                    signal,
+                    payload: Bytes::from(payload),
+                    items,
+                    tenant: tenant.clone(),
+                    metadata: Arc::default(),
+                    permits: Vec::new(),
+                }),
+                Err(e) => {
+                    self.count(&metrics().processor_failed_batches, stage, 1);
+                    tracing::error!(
+                        pipeline = &*self.pipeline,
+                        processor = stage.id,
+                        "a stateful processor released a malformed {signal} request, dropped: {e}"
+                    );
+                }
+            }
+        }
+        match self.run_from(index + 1, batches).await {
+            Ok(batches) => batches,
+            Err(Propagated { component, reason }) => {
+                self.count(&metrics().processor_failed_batches, stage, 1);
+                tracing::error!(
+                    pipeline = &*self.pipeline,
+                    processor = component,
+                    "dropping released data (error_mode: propagate): {reason}"
+                );
+                Vec::new()
+            }
         }
     }
 

@@ -13,6 +13,7 @@ mod memory;
 #[allow(clippy::module_inception)]
 mod pipeline;
 mod router;
+mod stateful;
 mod tail;
 mod topology;
 

@@ -65,4 +65,34 @@ impl Pipeline {
         }
         Ok(Accepted::default())
     }
+
+    /// Ticks the stateful stages and sends what they release on: from the
+    /// head to the batcher (or the tail), from the tail to the exporters.
+    pub async fn tick_stateful(&self, now_unix_nanos: u64) {
+        for (index, stage) in self.head.stateful_stages() {
+            for (tenant, outputs) in stage.tick(now_unix_nanos).await {
+                for batch in self.head.release(index, &tenant, outputs).await {
+                    self.forward(batch).await;
+                }
+            }
+        }
+        for (index, stage) in self.tail.chain.stateful_stages() {
+            for (tenant, outputs) in stage.tick(now_unix_nanos).await {
+                self.tail.release(index, &tenant, outputs).await;
+            }
+        }
+    }
+
+    /// Hands a batch that passed the head on: to the batcher, or straight
+    /// to the tail when there is none (or it has closed).
+    async fn forward(&self, batch: Batch) {
+        match &self.batcher {
+            Some(batcher) => {
+                if let Err(closed) = batcher.send(batch).await {
+                    self.tail.deliver(closed.0).await;
+                }
+            }
+            None => self.tail.deliver(batch).await,
+        }
+    }
 }

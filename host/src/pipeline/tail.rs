@@ -37,6 +37,13 @@ impl Tail {
         }
     }
 
+    /// Sends what stateful stage `index` released through the rest of the
+    /// chain to the exporters.
+    pub async fn release(&self, index: usize, tenant: &Arc<str>, outputs: crate::plugin::Outputs) {
+        let batches = self.chain.release(index, tenant, outputs).await;
+        self.export(batches).await;
+    }
+
     /// Queues batches at every exporter (waiting while a queue is full).
     pub async fn export(&self, batches: Vec<Batch>) {
         for batch in batches {

@@ -17,6 +17,7 @@ use super::exporter::ExporterHandle;
 use super::memory::MemoryGate;
 use super::pipeline::Pipeline;
 use super::router::Routes;
+use super::stateful::{StatefulRun, StatefulStage};
 use super::tail::Tail;
 use crate::config::{ComponentId, Config, ConfigError, ConfigErrors, ProcessorConfig};
 use crate::plugin::{
@@ -58,18 +59,29 @@ pub struct Topology {
     pub tasks: Tasks,
 }
 
-/// Tasks that drain when their inputs close: batchers first, then exporters.
+/// Tasks that drain when their inputs close, and the stateful stages to
+/// flush in between.
 pub struct Tasks {
     batchers: Vec<JoinHandle<()>>,
+    stateful: Vec<StatefulRun>,
     exporters: Vec<JoinHandle<()>>,
 }
 
 impl Tasks {
     /// Waits until every batch held has been exported (the routes that feed
-    /// these tasks must have been dropped first).
-    pub async fn drain(self) {
+    /// these tasks must have been dropped first). In order: stateful timers
+    /// stop; batchers flush (into the stages after them); stateful stages
+    /// flush, their output going on down the same pipelines; exporter
+    /// queues drain.
+    pub async fn drain(mut self) {
+        for run in &mut self.stateful {
+            run.stop_ticking().await;
+        }
         for task in self.batchers {
             let _ = task.await;
+        }
+        for run in self.stateful {
+            run.flush().await;
         }
         for task in self.exporters {
             let _ = task.await;
@@ -285,6 +297,7 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
     let mut gates: HashMap<ComponentId, Arc<MemoryGate>> = HashMap::new();
     let mut routes = Routes::default();
     let mut batchers = Vec::new();
+    let mut stateful = Vec::new();
     for (pipeline_id, pipeline) in &config.pipelines {
         let name: Arc<str> = Arc::from(pipeline_id.to_string());
         let mut gate = None;
@@ -303,9 +316,19 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                 }
                 ProcessorConfig::Batch(c) => batch_config = Some(c.clone()),
                 ProcessorConfig::Plugin { .. } => {
+                    let pool = processors[id].clone();
+                    // A stateful plugin gets instances of its own per tenant, not the pool's.
+                    let stateful = pool.is_stateful().then(|| {
+                        Arc::new(StatefulStage::new(
+                            &id.to_string(),
+                            name.clone(),
+                            pool.clone(),
+                        ))
+                    });
                     let stage = PluginStage {
                         id: id.to_string(),
-                        pool: processors[id].clone(),
+                        pool,
+                        stateful,
                     };
                     if batch_config.is_some() {
                         tail.push(stage)
@@ -346,6 +369,16 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
             batcher,
             tail,
         });
+        let tick_interval = running
+            .head
+            .stateful_stages()
+            .iter()
+            .chain(&running.tail.chain.stateful_stages())
+            .map(|(_, stage)| stage.tick_interval())
+            .min();
+        if let Some(interval) = tick_interval {
+            stateful.push(StatefulRun::start(&running, interval));
+        }
         for receiver in &pipeline.receivers {
             routes
                 .table
@@ -358,6 +391,7 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
         routes,
         tasks: Tasks {
             batchers,
+            stateful,
             exporters: exporter_tasks,
         },
     })

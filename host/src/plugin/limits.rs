@@ -19,6 +19,10 @@ pub struct PluginLimits {
     /// An instance whose memory grew past this many MiB is dropped after its
     /// call rather than reused (guest memory never shrinks). Default 32.
     pub recycle_above_mib: u64,
+    /// How often a stateful plugin's `tick` is called (`1s`, `200ms`).
+    /// Default 1s. Stateless plugins are never ticked.
+    #[serde(deserialize_with = "crate::config::units::duration")]
+    pub tick_interval: Duration,
 }
 
 impl Default for PluginLimits {
@@ -28,6 +32,7 @@ impl Default for PluginLimits {
             timeout: Duration::from_secs(2),
             max_instances: 4,
             recycle_above_mib: 32,
+            tick_interval: Duration::from_secs(1),
         }
     }
 }

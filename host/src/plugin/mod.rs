@@ -7,16 +7,23 @@ mod bindings;
 mod engine;
 mod error;
 mod host_api;
+mod instance;
 mod limits;
 mod pool;
 mod registry;
 mod state;
+mod stateful;
+mod world;
 
 pub use engine::{Compiled, PluginEngine};
 pub use error::{CallError, LoadError};
 pub use limits::PluginLimits;
-pub use pool::{CallContext, ExporterPool, ProcessorPool};
-pub use registry::{BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginSource, builtin_bytes};
+pub use pool::{ExporterPool, ProcessorPool};
+pub use registry::{
+    BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginSource, builtin_bytes, builtin_limits,
+};
+pub use stateful::{Outputs, StatefulInstance};
+pub use world::CallContext;
 
 /// What an exporter plugin declares once configured.
 pub use bindings::types::{Destination, ExporterInfo, ProcessorInfo, Signals};

@@ -1,120 +1,27 @@
 //! Instance pools: each configured component keeps a few ready instances
 //! and hands one to each call. Calls are synchronous wasm and run on tokio's
 //! blocking threads; the pool's semaphore bounds how many run at once.
+//!
+//! A stateful processor is not pooled: [`ProcessorPool::stateful_instance`]
+//! makes the one instance that keeps its state (see
+//! `pipeline::stateful`), and the pool only serves as its factory.
 
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store};
 
-use super::bindings::types::{Batch as WitBatch, Context, Outgoing, PluginError};
-use super::bindings::types::{ExporterInfo, ProcessorInfo};
-use super::bindings::{ExporterPlugin, ExporterPluginPre, ProcessorPlugin, ProcessorPluginPre};
-use super::engine::EPOCH_TICK;
+use super::bindings::types::{Batch as WitBatch, Outgoing, PluginError};
 use super::error::{CallError, LoadError};
+use super::instance::{Instance, StartError, new_instance};
 use super::limits::PluginLimits;
 use super::state::PluginState;
+use super::stateful::StatefulInstance;
+use super::world::{
+    CallContext, ExporterWorld, ProcessorWorld, World, from_wit_signal, to_wit_signal,
+};
 use crate::Signal;
-use crate::telemetry::{ComponentLabels, PluginCallLabels, metrics};
-
-pub use super::bindings::types::Signal as WitSignal;
-
-/// Where a batch comes from, as plugins see it.
-#[derive(Debug, Clone, Default)]
-pub struct CallContext {
-    pub tenant: String,
-    pub environment: String,
-    pub pipeline: String,
-    pub metadata: Vec<(String, String)>,
-}
-
-impl CallContext {
-    fn to_wit(&self) -> Context {
-        Context {
-            tenant: self.tenant.clone(),
-            environment: self.environment.clone(),
-            pipeline: self.pipeline.clone(),
-            metadata: self.metadata.clone(),
-        }
-    }
-}
-
-pub(super) fn to_wit_signal(signal: Signal) -> WitSignal {
-    match signal {
-        Signal::Traces => WitSignal::Traces,
-        Signal::Metrics => WitSignal::Metrics,
-        Signal::Logs => WitSignal::Logs,
-    }
-}
-
-fn from_wit_signal(signal: WitSignal) -> Signal {
-    match signal {
-        WitSignal::Traces => Signal::Traces,
-        WitSignal::Metrics => Signal::Metrics,
-        WitSignal::Logs => Signal::Logs,
-    }
-}
-
-/// A world (processor or exporter) as the pool needs to know it.
-pub trait World: Send + Sync + 'static {
-    type Pre: Send + Sync + 'static;
-    type Bindings: Send + 'static;
-    type Info: Clone + Send + Sync + 'static;
-    fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<PluginState>,
-    ) -> wasmtime::Result<Self::Bindings>;
-    fn init(
-        bindings: &Self::Bindings,
-        store: &mut Store<PluginState>,
-        config_json: &str,
-    ) -> wasmtime::Result<Result<Self::Info, PluginError>>;
-}
-
-pub enum ProcessorWorld {}
-impl World for ProcessorWorld {
-    type Pre = ProcessorPluginPre<PluginState>;
-    type Bindings = ProcessorPlugin;
-    type Info = ProcessorInfo;
-    fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<PluginState>,
-    ) -> wasmtime::Result<ProcessorPlugin> {
-        pre.instantiate(store)
-    }
-    fn init(
-        b: &ProcessorPlugin,
-        store: &mut Store<PluginState>,
-        config_json: &str,
-    ) -> wasmtime::Result<Result<ProcessorInfo, PluginError>> {
-        b.weir_plugin_processor().call_init(store, config_json)
-    }
-}
-
-pub enum ExporterWorld {}
-impl World for ExporterWorld {
-    type Pre = ExporterPluginPre<PluginState>;
-    type Bindings = ExporterPlugin;
-    type Info = ExporterInfo;
-    fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<PluginState>,
-    ) -> wasmtime::Result<ExporterPlugin> {
-        pre.instantiate(store)
-    }
-    fn init(
-        b: &ExporterPlugin,
-        store: &mut Store<PluginState>,
-        config_json: &str,
-    ) -> wasmtime::Result<Result<ExporterInfo, PluginError>> {
-        b.weir_plugin_exporter().call_init(store, config_json)
-    }
-}
-
-struct Instance<W: World> {
-    store: Store<PluginState>,
-    bindings: W::Bindings,
-}
+use crate::telemetry::{PluginCallLabels, metrics};
 
 struct Shared<W: World> {
     engine: Engine,
@@ -183,6 +90,11 @@ impl<W: World> Pool<W> {
         &self.shared.info
     }
 
+    /// The limits its calls run under.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.shared.limits
+    }
+
     /// The component id this pool serves.
     pub fn component(&self) -> &str {
         &self.shared.component
@@ -209,20 +121,25 @@ impl<W: World> Pool<W> {
         let result = tokio::task::spawn_blocking(move || shared.call_blocking(call))
             .await
             .unwrap_or_else(|e| Err(CallError::Trap(format!("host task failed: {e}"))));
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) => e.outcome(),
-        };
-        metrics()
-            .plugin_calls
-            .get_or_create(&PluginCallLabels {
-                component: self.shared.component.to_string(),
-                function: function.into(),
-                outcome: outcome.into(),
-            })
-            .inc();
+        count_call(&self.shared.component, function, &result);
         result
     }
+}
+
+/// Counts a call in `weir_plugin_calls_total` by its outcome.
+pub(super) fn count_call<R>(component: &str, function: &str, result: &Result<R, CallError>) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(e) => e.outcome(),
+    };
+    metrics()
+        .plugin_calls
+        .get_or_create(&PluginCallLabels {
+            component: component.to_string(),
+            function: function.into(),
+            outcome: outcome.into(),
+        })
+        .inc();
 }
 
 impl<W: World> Shared<W> {
@@ -248,24 +165,16 @@ impl<W: World> Shared<W> {
                 .0
             }
         };
-        arm(&mut instance.store, &self.limits);
-        let result = call(&instance.bindings, &mut instance.store);
-        match result {
-            Ok(Ok(value)) => {
-                self.give_back(instance);
-                Ok(value)
-            }
-            Ok(Err(PluginError::Rejected(reason))) => {
-                self.give_back(instance);
-                Err(CallError::Rejected(reason))
-            }
-            Ok(Err(PluginError::InvalidConfig(reason))) => {
-                self.give_back(instance);
-                Err(CallError::Rejected(format!("invalid config: {reason}")))
-            }
-            // The instance is dead after a trap: drop its store.
-            Err(err) => Err(classify(err, &instance.store, &self.limits)),
+        let result = instance.call(&self.limits, call);
+        // The instance is dead after a trap: only a refusal gives it back.
+        if result
+            .as_ref()
+            .err()
+            .is_none_or(CallError::instance_survives)
+        {
+            self.give_back(instance);
         }
+        result
     }
 
     fn give_back(&self, instance: Instance<W>) {
@@ -309,6 +218,38 @@ impl Pool<ProcessorWorld> {
             .collect())
     }
 
+    /// Whether the plugin said at `init` that it keeps data between calls.
+    pub fn is_stateful(&self) -> bool {
+        self.info().stateful
+    }
+
+    /// An instance of its own for a stateful processor (blocking: may
+    /// instantiate and run `init`). The pool's first instance, started to
+    /// check the config, is handed out first.
+    pub fn stateful_instance(&self) -> Result<StatefulInstance, CallError> {
+        let shared = &self.shared;
+        let idle = shared.idle.lock().expect("pool lock").pop();
+        let instance = match idle {
+            Some(instance) => instance,
+            None => {
+                new_instance::<ProcessorWorld>(
+                    &shared.engine,
+                    &shared.pre,
+                    &shared.component,
+                    &shared.config_json,
+                    &shared.limits,
+                )
+                .map_err(|e| CallError::Start(e.to_string()))?
+                .0
+            }
+        };
+        Ok(StatefulInstance::new(
+            instance,
+            shared.limits,
+            shared.component.clone(),
+        ))
+    }
+
     /// Whether the processor handles `signal` at all.
     pub fn handles(&self, signal: Signal) -> bool {
         use super::bindings::types::Signals;
@@ -338,85 +279,5 @@ impl Pool<ExporterWorld> {
             b.weir_plugin_exporter().call_encode(store, &ctx, &batch)
         })
         .await
-    }
-}
-
-enum StartError {
-    Config(String),
-    Failed(String),
-}
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StartError::Config(m) | StartError::Failed(m) => f.write_str(m),
-        }
-    }
-}
-
-fn new_instance<W: World>(
-    engine: &Engine,
-    pre: &W::Pre,
-    component: &Arc<str>,
-    config_json: &str,
-    limits: &PluginLimits,
-) -> Result<(Instance<W>, W::Info), StartError> {
-    let cap = usize::try_from(limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX);
-    let mut store = Store::new(engine, PluginState::new(component.clone(), cap));
-    store.limiter(|s| &mut s.limiter);
-    store.epoch_deadline_trap();
-    arm(&mut store, limits);
-    let bindings = W::instantiate(pre, &mut store)
-        .map_err(|e| StartError::Failed(classify(e, &store, limits).to_string()))?;
-    arm(&mut store, limits);
-    let info = match W::init(&bindings, &mut store, config_json) {
-        Ok(Ok(info)) => info,
-        Ok(Err(PluginError::InvalidConfig(m) | PluginError::Rejected(m))) => {
-            return Err(StartError::Config(m));
-        }
-        Err(e) => {
-            return Err(StartError::Failed(format!(
-                "init {}",
-                classify(e, &store, limits)
-            )));
-        }
-    };
-    metrics()
-        .plugin_instances_started
-        .get_or_create(&ComponentLabels {
-            pipeline: String::new(),
-            component: component.to_string(),
-        })
-        .inc();
-    Ok((Instance { store, bindings }, info))
-}
-
-/// Sets the call's deadline and clears the memory-cap flag.
-fn arm(store: &mut Store<PluginState>, limits: &PluginLimits) {
-    let ticks = limits
-        .timeout
-        .as_millis()
-        .div_ceil(EPOCH_TICK.as_millis())
-        .max(1) as u64;
-    store.set_epoch_deadline(ticks);
-    store.data_mut().limiter.hit = false;
-}
-
-/// Names what ended a call: the memory cap, the deadline, or another trap
-/// (with the guest's last stderr lines, which hold a panic's message).
-fn classify(err: wasmtime::Error, store: &Store<PluginState>, limits: &PluginLimits) -> CallError {
-    if store.data().limiter.hit {
-        return CallError::Memory(limits.memory_mib);
-    }
-    if matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-        return CallError::Timeout(limits.timeout);
-    }
-    let stderr = String::from_utf8_lossy(&store.data().stderr.contents())
-        .trim()
-        .to_string();
-    if stderr.is_empty() {
-        CallError::Trap(format!("{err:#}"))
-    } else {
-        CallError::Trap(format!("{err:#}; plugin stderr: {stderr}"))
     }
 }

@@ -2,11 +2,33 @@
 //! plugin embedded in the binary, or a `.wasm` named under `plugins:`.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use super::limits::PluginLimits;
 
 /// Processor types served by built-in plugins.
-pub const BUILTIN_PROCESSORS: &[&str] = &["attributes", "resource"];
+pub const BUILTIN_PROCESSORS: &[&str] = &[
+    "attributes",
+    "resource",
+    "probabilistic_sampler",
+    "tail_sampling",
+];
 /// Exporter types served by built-in plugins.
 pub const BUILTIN_EXPORTERS: &[&str] = &["debug", "file"];
+
+/// The limits a built-in runs under unless `plugins.<type>.limits` says
+/// otherwise. A tail sampler's memory is the traces it holds, so it gets
+/// room for `num_traces` (50,000 by default) and time to flush them.
+pub fn builtin_limits(name: &str) -> PluginLimits {
+    match name {
+        "tail_sampling" => PluginLimits {
+            memory_mib: 1024,
+            timeout: Duration::from_secs(10),
+            ..PluginLimits::default()
+        },
+        _ => PluginLimits::default(),
+    }
+}
 
 /// Where a plugin's component comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,6 +44,8 @@ pub fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
     match name {
         "attributes" => Some(include_bytes!(env!("WEIR_PLUGIN_ATTRIBUTES"))),
         "resource" => Some(include_bytes!(env!("WEIR_PLUGIN_RESOURCE"))),
+        "probabilistic_sampler" => Some(include_bytes!(env!("WEIR_PLUGIN_PROBABILISTIC_SAMPLER"))),
+        "tail_sampling" => Some(include_bytes!(env!("WEIR_PLUGIN_TAIL_SAMPLING"))),
         "debug" => Some(include_bytes!(env!("WEIR_PLUGIN_DEBUG"))),
         "file" => Some(include_bytes!(env!("WEIR_PLUGIN_FILE"))),
         _ => None,

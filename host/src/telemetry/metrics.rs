@@ -97,6 +97,9 @@ pub struct Metrics {
     pub plugin_calls: Family<PluginCallLabels, Counter>,
     /// Plugin instances started (initial, after a failure, or recycled).
     pub plugin_instances_started: Family<ComponentLabels, Counter>,
+    /// Stateful plugin instances that failed (trap, deadline, memory cap)
+    /// and took what they held with them; a fresh instance replaces each.
+    pub plugin_state_lost: Family<ComponentLabels, Counter>,
     /// Counters plugins report through the host interface.
     pub plugin_counter: Family<PluginCounterLabels, Counter>,
     /// Items an exporter delivered.
@@ -129,6 +132,7 @@ impl Metrics {
             processor_failed_batches: Family::default(),
             plugin_calls: Family::default(),
             plugin_instances_started: Family::default(),
+            plugin_state_lost: Family::default(),
             plugin_counter: Family::default(),
             exporter_sent_items: Family::default(),
             exporter_failed_items: Family::default(),
@@ -192,6 +196,11 @@ impl Metrics {
             "weir_plugin_instances_started",
             "Plugin instances started",
             m.plugin_instances_started.clone(),
+        );
+        registry.register(
+            "weir_plugin_state_lost",
+            "Stateful plugin instances lost with their state (trap, deadline, memory cap)",
+            m.plugin_state_lost.clone(),
         );
         registry.register(
             "weir_plugin_counter",

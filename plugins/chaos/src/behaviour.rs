@@ -56,16 +56,40 @@ impl Chaos {
     }
 }
 
-/// Checks the config: only `{}` (or `null`) is accepted.
-pub fn parse_config(config_json: &str) -> Result<(), String> {
+/// The chaos plugin's configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChaosConfig {
+    /// Hold every batch (a stateful plugin) instead of passing it on.
+    pub stateful: bool,
+    /// When stateful: release what is held on every `tick` (default), or
+    /// only on `flush`.
+    pub release_on_tick: bool,
+}
+
+/// Parses the config: `{}`/`null`, or `{stateful: true[, release_on_tick: false]}`.
+pub fn parse_config(config_json: &str) -> Result<ChaosConfig, String> {
     let value: serde_json::Value =
         serde_json::from_str(config_json).map_err(|e| format!("config is not valid JSON: {e}"))?;
     match value {
-        serde_json::Value::Null => Ok(()),
-        serde_json::Value::Object(map) => match map.keys().next() {
-            None => Ok(()),
-            Some(key) => Err(format!("{key}: unknown key; chaos takes no configuration")),
-        },
+        serde_json::Value::Null => Ok(ChaosConfig::default()),
+        serde_json::Value::Object(ref map) => {
+            if let Some(key) = map
+                .keys()
+                .find(|k| !matches!(k.as_str(), "stateful" | "release_on_tick"))
+            {
+                return Err(format!(
+                    "{key}: unknown key; chaos takes `stateful` and `release_on_tick`"
+                ));
+            }
+            let explicit_release = map.contains_key("release_on_tick");
+            let mut config: ChaosConfig =
+                serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+            if !explicit_release && config.stateful {
+                config.release_on_tick = true;
+            }
+            Ok(config)
+        }
         _ => Err("expected a map (`{}`) as chaos's configuration".to_owned()),
     }
 }
@@ -93,9 +117,13 @@ mod tests {
     }
 
     #[test]
-    fn config_is_empty_or_invalid() {
-        assert_eq!(parse_config("{}"), Ok(()));
-        assert_eq!(parse_config("null"), Ok(()));
+    fn config_is_empty_stateful_or_invalid() {
+        assert_eq!(parse_config("{}"), Ok(ChaosConfig::default()));
+        assert_eq!(parse_config("null"), Ok(ChaosConfig::default()));
+        let held = parse_config(r#"{"stateful": true}"#).unwrap();
+        assert!(held.stateful && held.release_on_tick);
+        let until_flush = parse_config(r#"{"stateful": true, "release_on_tick": false}"#).unwrap();
+        assert!(until_flush.stateful && !until_flush.release_on_tick);
         let err = parse_config(r#"{"rate": 1}"#).unwrap_err();
         assert!(err.starts_with("rate: unknown key"), "{err}");
         assert!(parse_config("[1]").is_err());
