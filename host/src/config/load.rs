@@ -180,6 +180,7 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
         plugins,
         pipelines,
         telemetry,
+        lines: super::model::Lines::new(root.clone()),
     }
 }
 

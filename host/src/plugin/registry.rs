@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// Processor types served by built-in plugins.
-pub const BUILTIN_PROCESSORS: &[&str] = &["attributes"];
+pub const BUILTIN_PROCESSORS: &[&str] = &["attributes", "transform", "filter"];
 /// Exporter types served by built-in plugins.
 pub const BUILTIN_EXPORTERS: &[&str] = &["debug", "file"];
 
@@ -21,6 +21,8 @@ pub enum PluginSource {
 pub fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
     match name {
         "attributes" => Some(include_bytes!(env!("WEIR_PLUGIN_ATTRIBUTES"))),
+        "transform" => Some(include_bytes!(env!("WEIR_PLUGIN_TRANSFORM"))),
+        "filter" => Some(include_bytes!(env!("WEIR_PLUGIN_FILTER"))),
         "debug" => Some(include_bytes!(env!("WEIR_PLUGIN_DEBUG"))),
         "file" => Some(include_bytes!(env!("WEIR_PLUGIN_FILE"))),
         _ => None,

@@ -56,9 +56,9 @@ impl Collector {
         if let Some(address) = &config.telemetry.metrics_address {
             let bound = crate::telemetry::server::start(address, stopped, Some(reloads))
                 .await
-                .map_err(|source| ServiceError::Telemetry {
+                .map_err(|reason| ServiceError::Telemetry {
                     address: address.clone(),
-                    source,
+                    reason,
                 })?;
             tracing::info!(transport = "telemetry", address = %bound, "listening");
         }

@@ -127,17 +127,30 @@ fn group(map: &Map<String, Value>, at: &str, allowed: &[Context], mode: ErrorMod
         return Err(format!("{at}.{key}: unknown key; expected {}", GROUP_KEYS.join(", ")));
     }
     let names = || allowed.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
-    let context = match map.get("context").and_then(Value::as_str) {
-        Some(name) => Context::from_name(name)
+    let texts = strings(map, "statements", at)?;
+    let context = match map.get("context") {
+        Some(Value::String(name)) => Context::from_name(name)
             .filter(|c| allowed.contains(c))
             .ok_or_else(|| format!("{at}.context: invalid context `{name}`; expected {}", names()))?,
-        None => return Err(format!("{at}: missing `context` ({})", names())),
+        Some(other) if !other.is_null() => return Err(format!("{at}.context: expected one of {}", names())),
+        // No context: the deepest one the statements' paths name.
+        _ => {
+            let mut deepest: Option<Context> = None;
+            for (i, text) in texts.iter().enumerate() {
+                let ctx = weir_ottl::statement_inferred(text, allowed)
+                    .map_err(|e| statement_error(format!("{at}.statements[{i}]"), text, e))?
+                    .context;
+                if deepest.is_none_or(|d| ctx.depth() > d.depth()) {
+                    deepest = Some(ctx);
+                }
+            }
+            deepest.ok_or_else(|| format!("{at}: missing `context` ({})", names()))?
+        }
     };
     let error_mode = match map.get("error_mode") {
         None | Some(Value::Null) => mode,
         Some(v) => ErrorMode::parse(v).map_err(|e| format!("{at}.error_mode: {e}"))?,
     };
-    let texts = strings(map, "statements", at)?;
     if texts.is_empty() {
         return Err(format!("{at}.statements: at least one statement is required"));
     }

@@ -411,3 +411,19 @@ fn config_errors() {
         assert_eq!(Config::parse(&json.to_string()).unwrap_err(), *expected, "{json}");
     }
 }
+
+/// A group without `context:` takes the deepest context its paths name.
+#[test]
+fn group_context_is_inferred_when_absent() {
+    let json = serde_json::json!({"metric_statements": [{"statements": [
+        r#"set(resource.attributes["seen"], true)"#,
+        r#"set(datapoint.attributes["client_id"], resource.attributes["service.name"])"#,
+    ]}]});
+    let config = Config::parse(&json.to_string()).unwrap();
+    assert_eq!(config.metrics[0].context, weir_ottl::Context::DataPoint);
+    let json = serde_json::json!({"metric_statements": [{"statements": [r#"set(attributes["x"], 1)"#]}]});
+    assert_eq!(
+        Config::parse(&json.to_string()).unwrap_err(),
+        "metric_statements[0].statements[0]: statement `set(attributes[\"x\"], 1)`: column 1: cannot tell the context: start paths with one of `resource.`, `scope.`, `metric.`, `datapoint.`"
+    );
+}
