@@ -35,9 +35,17 @@ const ATTRIBUTES_1: &str =
     r#"{"actions":[{"key":"org_name","value":"XPLG-benchmarker-dev-tag-test","action":"insert"}]}"#;
 
 fn pool(engine: &PluginEngine, plugin: &str, config: &str) -> ProcessorPool {
-    let component = engine.compile(plugin, builtin_bytes(plugin).unwrap()).unwrap();
+    let component = engine
+        .compile(plugin, builtin_bytes(plugin).unwrap())
+        .unwrap();
     engine
-        .processor_pool(plugin, plugin, &component, config.into(), PluginLimits::default())
+        .processor_pool(
+            plugin,
+            plugin,
+            &component,
+            config.into(),
+            PluginLimits::default(),
+        )
         .unwrap()
 }
 
@@ -54,14 +62,32 @@ fn bench(c: &mut Criterion) {
     let ctx = CallContext::default();
 
     // The statements did what they say on every span.
-    let out = runtime.block_on(transform.process(&ctx, Signal::Traces, payload.clone())).unwrap();
+    let out = runtime
+        .block_on(transform.process(&ctx, Signal::Traces, payload.clone()))
+        .unwrap();
     let request = ExportTraceServiceRequest::decode(out[0].1.as_slice()).unwrap();
-    let spans: Vec<_> = request.resource_spans.iter().flat_map(|rs| &rs.scope_spans).flat_map(|ss| &ss.spans).collect();
+    let spans: Vec<_> = request
+        .resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+        .collect();
     assert_eq!(spans.len(), SPANS);
     for span in spans {
-        let get = |k: &str| span.attributes.iter().find(|kv| kv.key == k).map(|kv| kv.value.clone().unwrap());
-        assert_eq!(get("service"), Some(test_util::kv("s", "bench").value.unwrap()));
-        assert_eq!(get("route"), Some(test_util::kv("s", &span.name).value.unwrap()));
+        let get = |k: &str| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key == k)
+                .map(|kv| kv.value.clone().unwrap())
+        };
+        assert_eq!(
+            get("service"),
+            Some(test_util::kv("s", "bench").value.unwrap())
+        );
+        assert_eq!(
+            get("route"),
+            Some(test_util::kv("s", &span.name).value.unwrap())
+        );
         assert!(get("attr.9").is_none() && get("org_name").is_some());
     }
 
@@ -73,7 +99,11 @@ fn bench(c: &mut Criterion) {
         ("attributes_1_insert", &attributes_1),
     ] {
         group.bench_function(name, |b| {
-            b.iter(|| runtime.block_on(pool.process(&ctx, Signal::Traces, payload.clone())).unwrap())
+            b.iter(|| {
+                runtime
+                    .block_on(pool.process(&ctx, Signal::Traces, payload.clone()))
+                    .unwrap()
+            })
         });
     }
     group.finish();

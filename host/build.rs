@@ -7,7 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Plugins the host embeds or its tests load.
-const PLUGINS: &[&str] = &["attributes", "transform", "filter", "debug", "file", "chaos", "stamp_a", "stamp_b"];
+const PLUGINS: &[&str] = &[
+    "attributes",
+    "transform",
+    "filter",
+    "debug",
+    "file",
+    "chaos",
+    "stamp_a",
+    "stamp_b",
+];
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {

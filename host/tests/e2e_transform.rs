@@ -50,11 +50,21 @@ service:
 fn send(weir: &Weir, signals: &str, count: usize, service: &str) {
     let env = [
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_string()),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{}", weir.http.unwrap())),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://{}", weir.http.unwrap()),
+        ),
     ];
     let out = python_send(
         &env,
-        &["--signals", signals, "--count", &count.to_string(), "--service", service],
+        &[
+            "--signals",
+            signals,
+            "--count",
+            &count.to_string(),
+            "--service",
+            service,
+        ],
     );
     assert!(
         out.status.success(),
@@ -88,16 +98,22 @@ fn data_points(path: &Path) -> Vec<(String, i64, Option<String>)> {
             continue;
         };
         for rm in resources {
-            let service = attr(&rm["resource"]["attributes"], "service.name").unwrap()["stringValue"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let service =
+                attr(&rm["resource"]["attributes"], "service.name").unwrap()["stringValue"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
             for sm in rm["scopeMetrics"].as_array().unwrap() {
                 for metric in sm["metrics"].as_array().unwrap() {
-                    let points = metric["sum"]["dataPoints"].as_array().expect("a sum metric");
+                    let points = metric["sum"]["dataPoints"]
+                        .as_array()
+                        .expect("a sum metric");
                     for p in points {
                         let seq = attr(&p["attributes"], "seq").unwrap()["intValue"].clone();
-                        let seq = seq.as_i64().or_else(|| seq.as_str().and_then(|s| s.parse().ok())).unwrap();
+                        let seq = seq
+                            .as_i64()
+                            .or_else(|| seq.as_str().and_then(|s| s.parse().ok()))
+                            .unwrap();
                         let client_id = attr(&p["attributes"], "client_id")
                             .map(|v| v["stringValue"].as_str().unwrap_or("").to_owned());
                         out.push((service.clone(), seq, client_id));
@@ -118,7 +134,11 @@ fn span_seqs(path: &Path) -> Vec<i64> {
             for ss in rs["scopeSpans"].as_array().unwrap() {
                 for span in ss["spans"].as_array().unwrap() {
                     let seq = attr(&span["attributes"], "seq").unwrap()["intValue"].clone();
-                    out.push(seq.as_i64().or_else(|| seq.as_str().and_then(|s| s.parse().ok())).unwrap());
+                    out.push(
+                        seq.as_i64()
+                            .or_else(|| seq.as_str().and_then(|s| s.parse().ok()))
+                            .unwrap(),
+                    );
                 }
             }
         }
@@ -133,16 +153,21 @@ fn seed_statement_tags_every_data_point_and_filter_drops_spans() {
     let weir = Weir::start(dir.path(), &config(SEED));
     send(&weir, "metrics,traces", 10, "checkout");
     let out = dir.path().join("out.json");
-    weir.wait_for("10 data points and 5 spans", Duration::from_secs(60), |_| {
-        data_points(&out).len() == 10 && span_seqs(&out).len() == 5
-    });
-    let expected: Vec<_> = (0..10).map(|i| ("checkout".to_owned(), i, Some("checkout".to_owned()))).collect();
+    weir.wait_for(
+        "10 data points and 5 spans",
+        Duration::from_secs(60),
+        |_| data_points(&out).len() == 10 && span_seqs(&out).len() == 5,
+    );
+    let expected: Vec<_> = (0..10)
+        .map(|i| ("checkout".to_owned(), i, Some("checkout".to_owned())))
+        .collect();
     assert_eq!(data_points(&out), expected);
     assert_eq!(span_seqs(&out), vec![0, 1, 2, 3, 4]);
     assert!(weir.metric("weir_plugin_counter_total", &[("name", "dropped_items")]) >= 5.0);
 }
 
-const BAD: &str = r#"set(datapoint.attributes["client_id"], resource.attributes["service.name"], "extra")"#;
+const BAD: &str =
+    r#"set(datapoint.attributes["client_id"], resource.attributes["service.name"], "extra")"#;
 /// Where the bad statement is: its line in the config file and its column.
 const BAD_AT: &str = r#"config.yaml:12: processors.transform.metric_statements[0].statements[0]: statement `set(datapoint.attributes["client_id"], resource.attributes["service.name"], "extra")`: column 77: `set` takes 2 arguments (target, value), got 3"#;
 
@@ -168,7 +193,12 @@ fn a_bad_statement_stops_startup_and_fails_validate() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     // Said once, with the statement and its column.
     assert_eq!(stderr.matches("column 77").count(), 1, "{stderr}");
-    assert!(stderr.trim_end().ends_with(&format!("weir: invalid configuration:\n{BAD_AT}")), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with(&format!("weir: invalid configuration:\n{BAD_AT}")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -182,24 +212,45 @@ fn a_reload_with_a_bad_statement_keeps_the_old_config() {
     weir.wait_for("the refused reload", Duration::from_secs(60), |w| {
         w.metric("weir_config_reload_failures_total", &[]) >= 1.0
     });
-    assert!(weir.stderr().contains("column 77: `set` takes 2 arguments"), "{}", weir.stderr());
+    assert!(
+        weir.stderr().contains("column 77: `set` takes 2 arguments"),
+        "{}",
+        weir.stderr()
+    );
 
     // The old statements still run.
     send(&weir, "metrics", 3, "billing");
     let out = dir.path().join("out.json");
-    weir.wait_for("3 data points", Duration::from_secs(60), |_| data_points(&out).len() == 3);
-    let expected: Vec<_> = (0..3).map(|i| ("billing".to_owned(), i, Some("billing".to_owned()))).collect();
+    weir.wait_for("3 data points", Duration::from_secs(60), |_| {
+        data_points(&out).len() == 3
+    });
+    let expected: Vec<_> = (0..3)
+        .map(|i| ("billing".to_owned(), i, Some("billing".to_owned())))
+        .collect();
     assert_eq!(data_points(&out), expected);
 
     // A good change is taken.
-    std::fs::write(&tmp, config(r#"set(datapoint.attributes["client_id"], "v2")"#)).unwrap();
+    std::fs::write(
+        &tmp,
+        config(r#"set(datapoint.attributes["client_id"], "v2")"#),
+    )
+    .unwrap();
     std::fs::rename(&tmp, &config_path).unwrap();
     weir.wait_for("the good reload", Duration::from_secs(60), |w| {
         w.metric("weir_config_reload_success_total", &[]) >= 1.0
     });
     send(&weir, "metrics", 2, "shipping");
-    let shipping = || -> Vec<_> { data_points(&out).into_iter().filter(|p| p.0 == "shipping").collect() };
-    weir.wait_for("2 more data points", Duration::from_secs(60), |_| shipping().len() == 2);
-    let expected: Vec<_> = (0..2).map(|i| ("shipping".to_owned(), i, Some("v2".to_owned()))).collect();
+    let shipping = || -> Vec<_> {
+        data_points(&out)
+            .into_iter()
+            .filter(|p| p.0 == "shipping")
+            .collect()
+    };
+    weir.wait_for("2 more data points", Duration::from_secs(60), |_| {
+        shipping().len() == 2
+    });
+    let expected: Vec<_> = (0..2)
+        .map(|i| ("shipping".to_owned(), i, Some("v2".to_owned())))
+        .collect();
     assert_eq!(shipping(), expected);
 }

@@ -395,13 +395,19 @@ mod tests {
             "processors.transform".into(),
             "metric_statements[0].statements[1]: statement `x`: column 1: unknown path".into(),
         );
-        assert_eq!(path, "processors.transform.metric_statements[0].statements[1]");
+        assert_eq!(
+            path,
+            "processors.transform.metric_statements[0].statements[1]"
+        );
         assert_eq!(message, "statement `x`: column 1: unknown path");
         let (path, message) = setting_error(
             "processors.transform".into(),
             "config is not valid JSON: EOF".into(),
         );
-        assert_eq!((path.as_str(), message.as_str()), ("processors.transform", "config is not valid JSON: EOF"));
+        assert_eq!(
+            (path.as_str(), message.as_str()),
+            ("processors.transform", "config is not valid JSON: EOF")
+        );
         let (path, _) = setting_error("plugins.stamp".into(), "color: unknown".into());
         assert_eq!(path, "plugins.stamp");
     }

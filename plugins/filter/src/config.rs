@@ -44,15 +44,25 @@ pub struct Config {
 
 /// Each signal's key and its contexts, in the order they run.
 const SIGNALS: &[(&str, &[(&str, Context)])] = &[
-    ("traces", &[("span", Context::Span), ("spanevent", Context::SpanEvent)]),
-    ("metrics", &[("metric", Context::Metric), ("datapoint", Context::DataPoint)]),
+    (
+        "traces",
+        &[("span", Context::Span), ("spanevent", Context::SpanEvent)],
+    ),
+    (
+        "metrics",
+        &[
+            ("metric", Context::Metric),
+            ("datapoint", Context::DataPoint),
+        ],
+    ),
     ("logs", &[("log_record", Context::Log)]),
 ];
 
 impl Config {
     /// Parses and checks the component's config block (as JSON).
     pub fn parse(config_json: &str) -> Result<Config, String> {
-        let root: Value = serde_json::from_str(config_json).map_err(|e| format!("config is not valid JSON: {e}"))?;
+        let root: Value = serde_json::from_str(config_json)
+            .map_err(|e| format!("config is not valid JSON: {e}"))?;
         let root = match root {
             Value::Object(map) => map,
             Value::Null => Map::new(),
@@ -61,7 +71,10 @@ impl Config {
         let mut config = Config::default();
         for (key, value) in &root {
             match key.as_str() {
-                "error_mode" => config.error_mode = ErrorMode::parse(value).map_err(|e| format!("error_mode: {e}"))?,
+                "error_mode" => {
+                    config.error_mode =
+                        ErrorMode::parse(value).map_err(|e| format!("error_mode: {e}"))?
+                }
                 "traces" => config.traces = rules(value, "traces", SIGNALS[0].1)?,
                 "metrics" => config.metrics = rules(value, "metrics", SIGNALS[1].1)?,
                 "logs" => config.logs = rules(value, "logs", SIGNALS[2].1)?,
@@ -70,7 +83,11 @@ impl Config {
                         "{key}: the pre-OTTL filter form (include/exclude) is not supported; use traces.span, metrics.metric, metrics.datapoint or logs.log_record conditions"
                     ));
                 }
-                other => return Err(format!("{other}: unknown key; expected error_mode, traces, metrics or logs")),
+                other => {
+                    return Err(format!(
+                        "{other}: unknown key; expected error_mode, traces, metrics or logs"
+                    ));
+                }
             }
         }
         if config.traces.is_empty() && config.metrics.is_empty() && config.logs.is_empty() {
@@ -86,7 +103,11 @@ fn rules(value: &Value, signal: &str, contexts: &[(&str, Context)]) -> Result<Ve
         Value::Object(map) => map,
         _ => return Err(format!("{signal}: expected a map of context to conditions")),
     };
-    let names = contexts.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+    let names = contexts
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ");
     if let Some(key) = map.keys().find(|k| !contexts.iter().any(|(n, _)| n == k)) {
         return Err(format!("{signal}.{key}: unknown key; expected {names}"));
     }
@@ -102,7 +123,9 @@ fn rules(value: &Value, signal: &str, contexts: &[(&str, Context)]) -> Result<Ve
             .iter()
             .enumerate()
             .map(|(i, text)| {
-                let text = text.as_str().ok_or_else(|| format!("{at}[{i}]: expected a string"))?;
+                let text = text
+                    .as_str()
+                    .ok_or_else(|| format!("{at}[{i}]: expected a string"))?;
                 weir_ottl::condition(text, *context)
                     .map(|c| (text.to_owned(), c))
                     .map_err(|error| {

@@ -44,7 +44,8 @@ impl Guest for FilterProcessor {
         let config = guard
             .as_ref()
             .ok_or_else(|| PluginError::Rejected("process called before init".to_owned()))?;
-        let outcome = process_payload(config, batch.signal, &batch.payload).map_err(PluginError::Rejected)?;
+        let outcome =
+            process_payload(config, batch.signal, &batch.payload).map_err(PluginError::Rejected)?;
         report(&outcome);
         Ok(outcome
             .payload
@@ -75,7 +76,10 @@ fn report(outcome: &run::Outcome) {
     if let Some(first) = outcome.ignored.first() {
         host::log(
             host::Level::Warn,
-            &format!("{} condition error(s) ignored in this batch; first: {first}", outcome.ignored.len()),
+            &format!(
+                "{} condition error(s) ignored in this batch; first: {first}",
+                outcome.ignored.len()
+            ),
         );
         host::counter_add("condition_errors", outcome.ignored.len() as u64);
     }

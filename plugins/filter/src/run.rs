@@ -16,7 +16,12 @@ pub struct Outcome {
 
 /// Whether `item` is kept: it is dropped when any condition holds. A
 /// failing condition counts as not holding, unless the mode propagates.
-fn keep(rule: &Rule, mode: ErrorMode, item: &mut Item<'_>, outcome: &mut Outcome) -> Result<bool, RunError> {
+fn keep(
+    rule: &Rule,
+    mode: ErrorMode,
+    item: &mut Item<'_>,
+    outcome: &mut Outcome,
+) -> Result<bool, RunError> {
     for (text, condition) in &rule.conditions {
         match eval::test(condition, item) {
             Ok(true) => {

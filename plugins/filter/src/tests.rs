@@ -57,7 +57,9 @@ fn gauge(name: &str, values: &[i64]) -> Metric {
             data_points: values
                 .iter()
                 .map(|v| NumberDataPoint {
-                    value: Some(weir_plugin_sdk::otlp::metrics::v1::number_data_point::Value::AsInt(*v)),
+                    value: Some(
+                        weir_plugin_sdk::otlp::metrics::v1::number_data_point::Value::AsInt(*v),
+                    ),
                     ..Default::default()
                 })
                 .collect(),
@@ -110,21 +112,36 @@ fn drops_what_matches() {
         (
             json!({"traces": {"span": [r#"name == "health""#]}}),
             Signal::Traces,
-            encode(&traces(vec![("a", vec![span("GET", &[]), span("health", &[])]), ("b", vec![span("health", &[])])])),
+            encode(&traces(vec![
+                ("a", vec![span("GET", &[]), span("health", &[])]),
+                ("b", vec![span("health", &[])]),
+            ])),
             // Resource b is left empty and goes.
             Some(encode(&traces(vec![("a", vec![span("GET", &[])])]))),
         ),
         (
             json!({"traces": {"span": [r#"resource.attributes["service.name"] == "b""#, r#"IsMatch(name, "^x")"#]}}),
             Signal::Traces,
-            encode(&traces(vec![("a", vec![span("GET", &[]), span("xyz", &[])]), ("b", vec![span("GET", &[])])])),
+            encode(&traces(vec![
+                ("a", vec![span("GET", &[]), span("xyz", &[])]),
+                ("b", vec![span("GET", &[])]),
+            ])),
             Some(encode(&traces(vec![("a", vec![span("GET", &[])])]))),
         ),
         (
             json!({"traces": {"spanevent": [r#"name == "debug" and span.name == "GET""#]}}),
             Signal::Traces,
-            encode(&traces(vec![("a", vec![span("GET", &["debug", "exception"]), span("PUT", &["debug"])])])),
-            Some(encode(&traces(vec![("a", vec![span("GET", &["exception"]), span("PUT", &["debug"])])]))),
+            encode(&traces(vec![(
+                "a",
+                vec![
+                    span("GET", &["debug", "exception"]),
+                    span("PUT", &["debug"]),
+                ],
+            )])),
+            Some(encode(&traces(vec![(
+                "a",
+                vec![span("GET", &["exception"]), span("PUT", &["debug"])],
+            )]))),
         ),
         (
             json!({"traces": {"span": ["true"]}}),
@@ -172,9 +189,15 @@ fn drops_what_matches() {
 
 #[test]
 fn error_modes() {
-    let input = encode(&traces(vec![("a", vec![span("GET", &[]), span("health", &[])])]));
+    let input = encode(&traces(vec![(
+        "a",
+        vec![span("GET", &[]), span("health", &[])],
+    )]));
     let conditions = json!([r#"Substring(name, 0, 5) == "healt""#, r#"name == "health""#]);
-    let parse = |mode: &str| Config::parse(&json!({"error_mode": mode, "traces": {"span": conditions}}).to_string()).unwrap();
+    let parse = |mode: &str| {
+        Config::parse(&json!({"error_mode": mode, "traces": {"span": conditions}}).to_string())
+            .unwrap()
+    };
     // "GET" is too short for Substring: under ignore and silent the failing
     // condition does not hold, the next is tried; "health" matches both.
     let expected = Some(encode(&traces(vec![("a", vec![span("GET", &[])])])));
@@ -183,7 +206,9 @@ fn error_modes() {
     assert_eq!(ignore.dropped, 1);
     assert_eq!(
         ignore.ignored,
-        vec![r#"condition `Substring(name, 0, 5) == "healt"`: Substring: invalid range [0, 5) for a string of length 3"#]
+        vec![
+            r#"condition `Substring(name, 0, 5) == "healt"`: Substring: invalid range [0, 5) for a string of length 3"#
+        ]
     );
     let silent = process_payload(&parse("silent"), Signal::Traces, &input).unwrap();
     assert_eq!(silent.payload, expected);
@@ -198,15 +223,40 @@ fn error_modes() {
 #[test]
 fn malformed_conditions() {
     let cases: &[(serde_json::Value, &str)] = &[
-        (json!({"traces": {"span": [r#"nme == "x""#]}}), "traces.span[0]: statement `nme == \"x\"`: column 1: unknown path `nme`: the span context has trace_id, trace_id.string, span_id, span_id.string, parent_span_id, parent_span_id.string, trace_state, name, kind, start_time_unix_nano, end_time_unix_nano, attributes, dropped_attributes_count, dropped_events_count, dropped_links_count, status.code, status.message, flags"),
-        (json!({"logs": {"log_record": [r#"IsMatch(body, "(")"#]}}), "logs.log_record[0]: statement `IsMatch(body, \"(\")`: column 15: invalid regex \"(\": unclosed group"),
-        (json!({"metrics": {"datapoint": [r#"IsMatch(metric.name)"#]}}), "metrics.datapoint[0]: statement `IsMatch(metric.name)`: column 20: `IsMatch` takes 2 arguments (target, pattern), got 1"),
-        (json!({"metrics": {"metric": [r#"name == "x"#]}}), "metrics.metric[0]: statement `name == \"x`: column 9: unterminated string: no closing `\"`"),
-        (json!({"traces": {"spans": ["true"]}}), "traces.spans: unknown key; expected span, spanevent"),
-        (json!({"spans": {"include": {}}}), "spans: the pre-OTTL filter form (include/exclude) is not supported; use traces.span, metrics.metric, metrics.datapoint or logs.log_record conditions"),
-        (json!({"error_mode": "ignore"}), "no conditions: set traces, metrics or logs"),
+        (
+            json!({"traces": {"span": [r#"nme == "x""#]}}),
+            "traces.span[0]: statement `nme == \"x\"`: column 1: unknown path `nme`: the span context has trace_id, trace_id.string, span_id, span_id.string, parent_span_id, parent_span_id.string, trace_state, name, kind, start_time_unix_nano, end_time_unix_nano, attributes, dropped_attributes_count, dropped_events_count, dropped_links_count, status.code, status.message, flags",
+        ),
+        (
+            json!({"logs": {"log_record": [r#"IsMatch(body, "(")"#]}}),
+            "logs.log_record[0]: statement `IsMatch(body, \"(\")`: column 15: invalid regex \"(\": unclosed group",
+        ),
+        (
+            json!({"metrics": {"datapoint": [r#"IsMatch(metric.name)"#]}}),
+            "metrics.datapoint[0]: statement `IsMatch(metric.name)`: column 20: `IsMatch` takes 2 arguments (target, pattern), got 1",
+        ),
+        (
+            json!({"metrics": {"metric": [r#"name == "x"#]}}),
+            "metrics.metric[0]: statement `name == \"x`: column 9: unterminated string: no closing `\"`",
+        ),
+        (
+            json!({"traces": {"spans": ["true"]}}),
+            "traces.spans: unknown key; expected span, spanevent",
+        ),
+        (
+            json!({"spans": {"include": {}}}),
+            "spans: the pre-OTTL filter form (include/exclude) is not supported; use traces.span, metrics.metric, metrics.datapoint or logs.log_record conditions",
+        ),
+        (
+            json!({"error_mode": "ignore"}),
+            "no conditions: set traces, metrics or logs",
+        ),
     ];
     for (config, expected) in cases {
-        assert_eq!(Config::parse(&config.to_string()).unwrap_err(), *expected, "{config}");
+        assert_eq!(
+            Config::parse(&config.to_string()).unwrap_err(),
+            *expected,
+            "{config}"
+        );
     }
 }

@@ -21,7 +21,10 @@ pub const EDITORS: &[(&str, &[&str])] = &[
     ("limit", &["target", "limit", "priority_keys"]),
     ("truncate_all", &["target", "limit"]),
     ("replace_pattern", &["target", "regex", "replacement"]),
-    ("replace_all_patterns", &["target", "mode", "regex", "replacement"]),
+    (
+        "replace_all_patterns",
+        &["target", "mode", "regex", "replacement"],
+    ),
     ("replace_match", &["target", "pattern", "replacement"]),
     ("replace_all_matches", &["target", "pattern", "replacement"]),
     ("merge_maps", &["target", "source", "strategy"]),
@@ -72,7 +75,9 @@ pub fn condition(expr: &BoolExpr, context: Context) -> Result<Condition> {
             Box::new(condition(b, context)?),
         ),
         BoolExpr::Not(a) => Condition::Not(Box::new(condition(a, context)?)),
-        BoolExpr::Compare(a, op, b) => Condition::Compare(getter(a, context)?, *op, getter(b, context)?),
+        BoolExpr::Compare(a, op, b) => {
+            Condition::Compare(getter(a, context)?, *op, getter(b, context)?)
+        }
         BoolExpr::Value(v) => {
             let g = getter(v, context)?;
             if !g.is_boolean() {
@@ -122,7 +127,11 @@ fn editor(call: &Call, ctx: Context) -> Result<Editor> {
                 names(EDITORS)
             )
         } else {
-            format!("unknown editor `{}`; expected one of {}", call.name, names(EDITORS))
+            format!(
+                "unknown editor `{}`; expected one of {}",
+                call.name,
+                names(EDITORS)
+            )
         };
         return Err(Error::at(call.column, message));
     }
@@ -131,7 +140,9 @@ fn editor(call: &Call, ctx: Context) -> Result<Editor> {
     Ok(match call.name.as_str() {
         "set" => Editor::Set(target(&a[0], ctx)?, getter(&a[1], ctx)?),
         "delete_key" => Editor::DeleteKey(map_target(&a[0], ctx)?, string(&a[1])?),
-        "delete_matching_keys" => Editor::DeleteMatchingKeys(map_target(&a[0], ctx)?, regex(&a[1])?),
+        "delete_matching_keys" => {
+            Editor::DeleteMatchingKeys(map_target(&a[0], ctx)?, regex(&a[1])?)
+        }
         "keep_keys" => Editor::KeepKeys(map_target(&a[0], ctx)?, strings(&a[1])?),
         "keep_matching_keys" => Editor::KeepMatchingKeys(map_target(&a[0], ctx)?, regex(&a[1])?),
         "limit" => {
@@ -146,7 +157,9 @@ fn editor(call: &Call, ctx: Context) -> Result<Editor> {
             Editor::Limit(map_target(&a[0], ctx)?, limit, keys)
         }
         "truncate_all" => Editor::TruncateAll(map_target(&a[0], ctx)?, non_negative(&a[1])?),
-        "replace_pattern" => Editor::ReplacePattern(target(&a[0], ctx)?, regex(&a[1])?, getter(&a[2], ctx)?),
+        "replace_pattern" => {
+            Editor::ReplacePattern(target(&a[0], ctx)?, regex(&a[1])?, getter(&a[2], ctx)?)
+        }
         "replace_all_patterns" => {
             let mode = match string(&a[1])?.as_str() {
                 "key" => true,
@@ -158,9 +171,16 @@ fn editor(call: &Call, ctx: Context) -> Result<Editor> {
                     ));
                 }
             };
-            Editor::ReplaceAllPatterns(map_target(&a[0], ctx)?, mode, regex(&a[2])?, getter(&a[3], ctx)?)
+            Editor::ReplaceAllPatterns(
+                map_target(&a[0], ctx)?,
+                mode,
+                regex(&a[2])?,
+                getter(&a[3], ctx)?,
+            )
         }
-        "replace_match" => Editor::ReplaceMatch(target(&a[0], ctx)?, glob(&a[1])?, getter(&a[2], ctx)?),
+        "replace_match" => {
+            Editor::ReplaceMatch(target(&a[0], ctx)?, glob(&a[1])?, getter(&a[2], ctx)?)
+        }
         "replace_all_matches" => {
             Editor::ReplaceAllMatches(map_target(&a[0], ctx)?, glob(&a[1])?, getter(&a[2], ctx)?)
         }
@@ -172,7 +192,9 @@ fn editor(call: &Call, ctx: Context) -> Result<Editor> {
                 other => {
                     return Err(Error::at(
                         a[2].column(),
-                        format!("invalid strategy \"{other}\"; expected \"insert\", \"update\" or \"upsert\""),
+                        format!(
+                            "invalid strategy \"{other}\"; expected \"insert\", \"update\" or \"upsert\""
+                        ),
                     ));
                 }
             };
@@ -186,7 +208,11 @@ fn converter(call: &Call, ctx: Context) -> Result<Getter> {
     if !CONVERTERS.iter().any(|(n, _)| *n == call.name) {
         return Err(Error::at(
             call.column,
-            format!("unknown converter `{}`; expected one of {}", call.name, names(CONVERTERS)),
+            format!(
+                "unknown converter `{}`; expected one of {}",
+                call.name,
+                names(CONVERTERS)
+            ),
         ));
     }
     arity(call, CONVERTERS)?;
@@ -195,9 +221,15 @@ fn converter(call: &Call, ctx: Context) -> Result<Getter> {
     Ok(match call.name.as_str() {
         "Concat" => {
             let Expr::List(items, _) = &a[0] else {
-                return Err(Error::at(a[0].column(), "expected a list of values, e.g. [a, b]"));
+                return Err(Error::at(
+                    a[0].column(),
+                    "expected a list of values, e.g. [a, b]",
+                ));
             };
-            let items = items.iter().map(|e| getter(e, ctx)).collect::<Result<_>>()?;
+            let items = items
+                .iter()
+                .map(|e| getter(e, ctx))
+                .collect::<Result<_>>()?;
             Getter::Concat(items, string(&a[1])?)
         }
         "IsMatch" => Getter::IsMatch(boxed(&a[0])?, regex(&a[1])?),
@@ -213,7 +245,9 @@ fn converter(call: &Call, ctx: Context) -> Result<Getter> {
                 other => {
                     return Err(Error::at(
                         a[1].column(),
-                        format!("invalid case \"{other}\"; expected \"lower\", \"upper\", \"snake\" or \"camel\""),
+                        format!(
+                            "invalid case \"{other}\"; expected \"lower\", \"upper\", \"snake\" or \"camel\""
+                        ),
                     ));
                 }
             };
@@ -238,7 +272,12 @@ pub fn getter(expr: &Expr, ctx: Context) -> Result<Getter> {
         Expr::Literal(l, _) => Getter::Literal(literal(l)),
         Expr::Path(p) => Getter::Path(paths::resolve(p, ctx)?),
         Expr::Converter(call) => converter(call, ctx)?,
-        Expr::List(items, _) => Getter::List(items.iter().map(|e| getter(e, ctx)).collect::<Result<_>>()?),
+        Expr::List(items, _) => Getter::List(
+            items
+                .iter()
+                .map(|e| getter(e, ctx))
+                .collect::<Result<_>>()?,
+        ),
         Expr::Enum(name, column) => match enum_value(name) {
             Some(v) => Getter::Literal(Value::Int(v)),
             None => return Err(Error::at(*column, format!("unknown enum symbol `{name}`"))),
@@ -260,7 +299,10 @@ fn literal(l: &Literal) -> Value {
 /// A writable path.
 fn target(expr: &Expr, ctx: Context) -> Result<ResolvedPath> {
     let Expr::Path(p) = expr else {
-        return Err(Error::at(expr.column(), "expected a path to write, e.g. attributes[\"key\"]"));
+        return Err(Error::at(
+            expr.column(),
+            "expected a path to write, e.g. attributes[\"key\"]",
+        ));
     };
     let resolved = paths::resolve(p, ctx)?;
     paths::check_writable(&resolved, p.column)?;
@@ -273,7 +315,10 @@ fn map_target(expr: &Expr, ctx: Context) -> Result<ResolvedPath> {
     if !resolved.may_be_map() {
         return Err(Error::at(
             expr.column(),
-            format!("expected a map such as attributes, but `{}` is not one", resolved.text),
+            format!(
+                "expected a map such as attributes, but `{}` is not one",
+                resolved.text
+            ),
         ));
     }
     Ok(resolved)
@@ -289,15 +334,17 @@ fn string(expr: &Expr) -> Result<String> {
 fn strings(expr: &Expr) -> Result<Vec<String>> {
     match expr {
         Expr::List(items, _) => items.iter().map(string).collect(),
-        other => Err(Error::at(other.column(), "expected a list of strings, e.g. [\"a\", \"b\"]")),
+        other => Err(Error::at(
+            other.column(),
+            "expected a list of strings, e.g. [\"a\", \"b\"]",
+        )),
     }
 }
 
 fn non_negative(expr: &Expr) -> Result<usize> {
     match expr {
-        Expr::Literal(Literal::Int(i), c) => {
-            usize::try_from(*i).map_err(|_| Error::at(*c, format!("expected a non-negative integer, got {i}")))
-        }
+        Expr::Literal(Literal::Int(i), c) => usize::try_from(*i)
+            .map_err(|_| Error::at(*c, format!("expected a non-negative integer, got {i}"))),
         other => Err(Error::at(other.column(), "expected an integer literal")),
     }
 }
@@ -307,8 +354,16 @@ fn regex(expr: &Expr) -> Result<Regex> {
     Regex::new(&pattern).map_err(|e| {
         // The regex crate's message spans lines; keep the last (the reason).
         let reason = e.to_string();
-        let reason = reason.lines().last().unwrap_or("").trim_start_matches("error: ").to_owned();
-        Error::at(expr.column(), format!("invalid regex \"{pattern}\": {reason}"))
+        let reason = reason
+            .lines()
+            .last()
+            .unwrap_or("")
+            .trim_start_matches("error: ")
+            .to_owned();
+        Error::at(
+            expr.column(),
+            format!("invalid regex \"{pattern}\": {reason}"),
+        )
     })
 }
 
@@ -357,7 +412,8 @@ fn glob(expr: &Expr) -> Result<Regex> {
         }
     }
     re.push('$');
-    Regex::new(&re).map_err(|e| Error::at(expr.column(), format!("invalid pattern \"{pattern}\": {e}")))
+    Regex::new(&re)
+        .map_err(|e| Error::at(expr.column(), format!("invalid pattern \"{pattern}\": {e}")))
 }
 
 /// The deepest context the paths of `statement` name by prefix, for the
@@ -381,13 +437,20 @@ pub fn infer_context(parsed: &ast::Statement, allowed: &[Context]) -> Result<Con
         Some(ctx) if allowed.contains(&ctx) => Ok(ctx),
         Some(ctx) => Err(Error::at(
             parsed.editor.column,
-            format!("the {} context does not belong to these statements", ctx.name()),
+            format!(
+                "the {} context does not belong to these statements",
+                ctx.name()
+            ),
         )),
         None => Err(Error::at(
             parsed.editor.column,
             format!(
                 "cannot tell the context: start paths with one of {}",
-                allowed.iter().map(|c| format!("`{}.`", c.name())).collect::<Vec<_>>().join(", ")
+                allowed
+                    .iter()
+                    .map(|c| format!("`{}.`", c.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )),
     }

@@ -18,10 +18,18 @@ pub fn apply(editor: &Editor, item: &mut Item<'_>) -> Result<(), RunError> {
             paths::set(item, path, value);
         }
         Editor::DeleteKey(path, key) => edit_map(item, path, |m| m.retain(|kv| kv.key != *key)),
-        Editor::DeleteMatchingKeys(path, re) => edit_map(item, path, |m| m.retain(|kv| !re.is_match(&kv.key))),
-        Editor::KeepKeys(path, keys) => edit_map(item, path, |m| m.retain(|kv| keys.contains(&kv.key))),
-        Editor::KeepMatchingKeys(path, re) => edit_map(item, path, |m| m.retain(|kv| re.is_match(&kv.key))),
-        Editor::Limit(path, limit, priority) => edit_map(item, path, |m| limit_map(m, *limit, priority)),
+        Editor::DeleteMatchingKeys(path, re) => {
+            edit_map(item, path, |m| m.retain(|kv| !re.is_match(&kv.key)))
+        }
+        Editor::KeepKeys(path, keys) => {
+            edit_map(item, path, |m| m.retain(|kv| keys.contains(&kv.key)))
+        }
+        Editor::KeepMatchingKeys(path, re) => {
+            edit_map(item, path, |m| m.retain(|kv| re.is_match(&kv.key)))
+        }
+        Editor::Limit(path, limit, priority) => {
+            edit_map(item, path, |m| limit_map(m, *limit, priority))
+        }
         Editor::TruncateAll(path, limit) => edit_map(item, path, |m| {
             for kv in m.iter_mut() {
                 if let Some(V::StringValue(s)) = kv.value.as_mut().and_then(|v| v.value.as_mut()) {
@@ -54,7 +62,8 @@ pub fn apply(editor: &Editor, item: &mut Item<'_>) -> Result<(), RunError> {
             let replacement = replacement_text(replacement, item)?;
             edit_map(item, path, |m| {
                 for kv in m.iter_mut() {
-                    if let Some(V::StringValue(s)) = kv.value.as_mut().and_then(|v| v.value.as_mut())
+                    if let Some(V::StringValue(s)) =
+                        kv.value.as_mut().and_then(|v| v.value.as_mut())
                         && glob.is_match(s)
                     {
                         *s = replacement.clone();
@@ -93,7 +102,12 @@ fn limit_map(map: &mut Vec<KeyValue>, limit: usize, priority: &[String]) {
     if map.len() <= limit {
         return;
     }
-    let mut room = limit - map.iter().filter(|kv| priority.contains(&kv.key)).count().min(limit);
+    let mut room = limit
+        - map
+            .iter()
+            .filter(|kv| priority.contains(&kv.key))
+            .count()
+            .min(limit);
     map.retain(|kv| {
         if priority.contains(&kv.key) {
             return true;

@@ -77,7 +77,9 @@ impl ErrorMode {
             Some("ignore") => Ok(ErrorMode::Ignore),
             Some("silent") => Ok(ErrorMode::Silent),
             Some("propagate") => Ok(ErrorMode::Propagate),
-            _ => Err(format!("invalid error_mode {value}; expected ignore, silent or propagate")),
+            _ => Err(format!(
+                "invalid error_mode {value}; expected ignore, silent or propagate"
+            )),
         }
     }
 }

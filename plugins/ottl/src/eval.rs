@@ -47,7 +47,10 @@ pub fn test(condition: &Condition, item: &Item<'_>) -> Result<bool> {
 }
 
 fn type_error(function: &str, expected: &str, got: &Value) -> RunError {
-    RunError(format!("{function}: expected {expected} but got {}", got.type_name()))
+    RunError(format!(
+        "{function}: expected {expected} but got {}",
+        got.type_name()
+    ))
 }
 
 /// A string argument; anything else is a type error (as Go's StringGetter).
@@ -189,8 +192,14 @@ mod tests {
 
     #[test]
     fn cases() {
-        assert_eq!(convert_case("httpRequest.Count", Case::Snake), "http_request_count");
-        assert_eq!(convert_case("http_request count", Case::Camel), "HttpRequestCount");
+        assert_eq!(
+            convert_case("httpRequest.Count", Case::Snake),
+            "http_request_count"
+        );
+        assert_eq!(
+            convert_case("http_request count", Case::Camel),
+            "HttpRequestCount"
+        );
         assert_eq!(convert_case("MiXeD", Case::Lower), "mixed");
     }
 }

@@ -154,7 +154,10 @@ fn number(chars: &[char], start: usize) -> Result<(Tok, usize)> {
         }
         let hex: String = chars[digits_start..end].iter().collect();
         if hex.is_empty() || hex.len() % 2 != 0 {
-            return Err(Error::at(start + 1, "bytes literal needs an even number of hex digits"));
+            return Err(Error::at(
+                start + 1,
+                "bytes literal needs an even number of hex digits",
+            ));
         }
         let bytes = (0..hex.len())
             .step_by(2)

@@ -268,7 +268,10 @@ impl Parser {
                 other => {
                     return Err(Error::at(
                         self.tokens[self.pos.saturating_sub(1)].column,
-                        format!("expected a field name after `.`, found {}", describe(&other)),
+                        format!(
+                            "expected a field name after `.`, found {}",
+                            describe(&other)
+                        ),
                     ));
                 }
             }
@@ -305,7 +308,9 @@ mod tests {
         .unwrap();
         assert_eq!(s.editor.name, "set");
         assert_eq!(s.editor.args.len(), 2);
-        let Expr::Path(p) = &s.editor.args[0] else { panic!() };
+        let Expr::Path(p) = &s.editor.args[0] else {
+            panic!()
+        };
         assert_eq!(p.to_string(), r#"attributes["a"]"#);
         assert!(matches!(s.condition, Some(BoolExpr::And(_, _))));
     }

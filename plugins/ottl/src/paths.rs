@@ -52,24 +52,40 @@ use Field as F;
 /// Field names per context, as written after the context prefix.
 const FIELDS: &[(Context, &str, Field)] = &[
     (Context::Resource, "attributes", F::Attributes),
-    (Context::Resource, "dropped_attributes_count", F::DroppedAttributesCount),
+    (
+        Context::Resource,
+        "dropped_attributes_count",
+        F::DroppedAttributesCount,
+    ),
     (Context::Scope, "name", F::Name),
     (Context::Scope, "version", F::Version),
     (Context::Scope, "attributes", F::Attributes),
-    (Context::Scope, "dropped_attributes_count", F::DroppedAttributesCount),
+    (
+        Context::Scope,
+        "dropped_attributes_count",
+        F::DroppedAttributesCount,
+    ),
     (Context::Span, "trace_id", F::TraceId),
     (Context::Span, "trace_id.string", F::TraceIdString),
     (Context::Span, "span_id", F::SpanId),
     (Context::Span, "span_id.string", F::SpanIdString),
     (Context::Span, "parent_span_id", F::ParentSpanId),
-    (Context::Span, "parent_span_id.string", F::ParentSpanIdString),
+    (
+        Context::Span,
+        "parent_span_id.string",
+        F::ParentSpanIdString,
+    ),
     (Context::Span, "trace_state", F::TraceState),
     (Context::Span, "name", F::Name),
     (Context::Span, "kind", F::Kind),
     (Context::Span, "start_time_unix_nano", F::StartTime),
     (Context::Span, "end_time_unix_nano", F::EndTime),
     (Context::Span, "attributes", F::Attributes),
-    (Context::Span, "dropped_attributes_count", F::DroppedAttributesCount),
+    (
+        Context::Span,
+        "dropped_attributes_count",
+        F::DroppedAttributesCount,
+    ),
     (Context::Span, "dropped_events_count", F::DroppedEventsCount),
     (Context::Span, "dropped_links_count", F::DroppedLinksCount),
     (Context::Span, "status.code", F::StatusCode),
@@ -78,12 +94,20 @@ const FIELDS: &[(Context, &str, Field)] = &[
     (Context::SpanEvent, "time_unix_nano", F::Time),
     (Context::SpanEvent, "name", F::Name),
     (Context::SpanEvent, "attributes", F::Attributes),
-    (Context::SpanEvent, "dropped_attributes_count", F::DroppedAttributesCount),
+    (
+        Context::SpanEvent,
+        "dropped_attributes_count",
+        F::DroppedAttributesCount,
+    ),
     (Context::Metric, "name", F::Name),
     (Context::Metric, "description", F::Description),
     (Context::Metric, "unit", F::Unit),
     (Context::Metric, "type", F::Type),
-    (Context::Metric, "aggregation_temporality", F::AggregationTemporality),
+    (
+        Context::Metric,
+        "aggregation_temporality",
+        F::AggregationTemporality,
+    ),
     (Context::Metric, "is_monotonic", F::IsMonotonic),
     (Context::DataPoint, "attributes", F::Attributes),
     (Context::DataPoint, "start_time_unix_nano", F::StartTime),
@@ -99,7 +123,11 @@ const FIELDS: &[(Context, &str, Field)] = &[
     (Context::Log, "severity_text", F::SeverityText),
     (Context::Log, "body", F::Body),
     (Context::Log, "attributes", F::Attributes),
-    (Context::Log, "dropped_attributes_count", F::DroppedAttributesCount),
+    (
+        Context::Log,
+        "dropped_attributes_count",
+        F::DroppedAttributesCount,
+    ),
     (Context::Log, "flags", F::Flags),
     (Context::Log, "trace_id", F::TraceId),
     (Context::Log, "trace_id.string", F::TraceIdString),
@@ -190,7 +218,10 @@ pub fn resolve(path: &Path, ctx: Context) -> Result<ResolvedPath> {
 /// Checks that a resolved path can be written.
 pub fn check_writable(path: &ResolvedPath, column: usize) -> Result<()> {
     if read_only(path.field) {
-        return Err(Error::at(column, format!("path `{}` cannot be written", path.text)));
+        return Err(Error::at(
+            column,
+            format!("path `{}` cannot be written", path.text),
+        ));
     }
     Ok(())
 }
@@ -220,9 +251,11 @@ fn scalar(item: &Item<'_>, ctx: Context, field: Field) -> Option<Value> {
     let u = |v: u64| Value::Int(v as i64);
     Some(match ctx {
         Context::Resource => match field {
-            F::DroppedAttributesCount => {
-                Value::Int(item.resource.as_ref().map_or(0, |r| r.dropped_attributes_count) as i64)
-            }
+            F::DroppedAttributesCount => Value::Int(
+                item.resource
+                    .as_ref()
+                    .map_or(0, |r| r.dropped_attributes_count) as i64,
+            ),
             _ => return None,
         },
         Context::Scope => {
@@ -254,9 +287,12 @@ fn scalar(item: &Item<'_>, ctx: Context, field: Field) -> Option<Value> {
                 F::DroppedEventsCount => Value::Int(span.dropped_events_count as i64),
                 F::DroppedLinksCount => Value::Int(span.dropped_links_count as i64),
                 F::StatusCode => Value::Int(span.status.as_ref().map_or(0, |s| s.code) as i64),
-                F::StatusMessage => {
-                    Value::Str(span.status.as_ref().map(|s| s.message.clone()).unwrap_or_default())
-                }
+                F::StatusMessage => Value::Str(
+                    span.status
+                        .as_ref()
+                        .map(|s| s.message.clone())
+                        .unwrap_or_default(),
+                ),
                 F::Flags => Value::Int(span.flags as i64),
                 _ => return None,
             }
@@ -358,7 +394,12 @@ fn attributes<'b>(item: &'b Item<'_>, ctx: Context) -> Option<&'b Vec<KeyValue>>
 /// scope is created; the driver removes it again if it stays empty).
 pub fn attributes_mut<'b>(item: &'b mut Item<'_>, ctx: Context) -> Option<&'b mut Vec<KeyValue>> {
     match ctx {
-        Context::Resource => Some(&mut item.resource.get_or_insert_with(Default::default).attributes),
+        Context::Resource => Some(
+            &mut item
+                .resource
+                .get_or_insert_with(Default::default)
+                .attributes,
+        ),
         Context::Scope => Some(&mut item.scope.get_or_insert_with(Default::default).attributes),
         Context::Span => item.span.as_deref_mut().map(|s| &mut s.attributes),
         Context::SpanEvent => item.event.as_deref_mut().map(|e| &mut e.attributes),
@@ -376,7 +417,11 @@ pub fn attributes_mut<'b>(item: &'b mut Item<'_>, ctx: Context) -> Option<&'b mu
 fn get_keyed_map(map: &[KeyValue], keys: &[Key]) -> Value {
     match keys.split_first() {
         None => Value::Map(map.to_vec()),
-        Some((Key::Str(k), rest)) => match map.iter().find(|kv| kv.key == *k).and_then(|kv| kv.value.as_ref()) {
+        Some((Key::Str(k), rest)) => match map
+            .iter()
+            .find(|kv| kv.key == *k)
+            .and_then(|kv| kv.value.as_ref())
+        {
             Some(v) => get_keyed_any(v, rest),
             None => Value::Nil,
         },
@@ -418,7 +463,10 @@ fn slot_in_map<'b>(map: &'b mut Vec<KeyValue>, keys: &[Key]) -> Option<&'b mut O
     slot_in_any(&mut map[i].value, rest)
 }
 
-fn slot_in_any<'b>(slot: &'b mut Option<AnyValue>, keys: &[Key]) -> Option<&'b mut Option<AnyValue>> {
+fn slot_in_any<'b>(
+    slot: &'b mut Option<AnyValue>,
+    keys: &[Key],
+) -> Option<&'b mut Option<AnyValue>> {
     let Some(key) = keys.first() else {
         return Some(slot);
     };
@@ -527,7 +575,9 @@ fn set_scalar(item: &mut Item<'_>, ctx: Context, field: Field, value: Value) {
         Context::Resource => {
             if field == F::DroppedAttributesCount {
                 put!(
-                    item.resource.get_or_insert_with(Default::default).dropped_attributes_count,
+                    item.resource
+                        .get_or_insert_with(Default::default)
+                        .dropped_attributes_count,
                     int(&value).map(|i| i as u32)
                 );
             }
@@ -537,12 +587,17 @@ fn set_scalar(item: &mut Item<'_>, ctx: Context, field: Field, value: Value) {
             match field {
                 F::Name => put!(scope.name, text(&value)),
                 F::Version => put!(scope.version, text(&value)),
-                F::DroppedAttributesCount => put!(scope.dropped_attributes_count, int(&value).map(|i| i as u32)),
+                F::DroppedAttributesCount => put!(
+                    scope.dropped_attributes_count,
+                    int(&value).map(|i| i as u32)
+                ),
                 _ => {}
             }
         }
         Context::Span => {
-            let Some(span) = item.span.as_deref_mut() else { return };
+            let Some(span) = item.span.as_deref_mut() else {
+                return;
+            };
             match field {
                 F::TraceId => put!(span.trace_id, bytes(&value, 16)),
                 F::TraceIdString => put!(span.trace_id, hex_bytes(&value, 16)),
@@ -555,9 +610,15 @@ fn set_scalar(item: &mut Item<'_>, ctx: Context, field: Field, value: Value) {
                 F::Kind => put!(span.kind, int(&value).map(|i| i as i32)),
                 F::StartTime => put!(span.start_time_unix_nano, int(&value).map(|i| i as u64)),
                 F::EndTime => put!(span.end_time_unix_nano, int(&value).map(|i| i as u64)),
-                F::DroppedAttributesCount => put!(span.dropped_attributes_count, int(&value).map(|i| i as u32)),
-                F::DroppedEventsCount => put!(span.dropped_events_count, int(&value).map(|i| i as u32)),
-                F::DroppedLinksCount => put!(span.dropped_links_count, int(&value).map(|i| i as u32)),
+                F::DroppedAttributesCount => {
+                    put!(span.dropped_attributes_count, int(&value).map(|i| i as u32))
+                }
+                F::DroppedEventsCount => {
+                    put!(span.dropped_events_count, int(&value).map(|i| i as u32))
+                }
+                F::DroppedLinksCount => {
+                    put!(span.dropped_links_count, int(&value).map(|i| i as u32))
+                }
                 F::StatusCode => {
                     if let Some(code) = int(&value) {
                         span.status.get_or_insert_with(Default::default).code = code as i32;
@@ -573,16 +634,23 @@ fn set_scalar(item: &mut Item<'_>, ctx: Context, field: Field, value: Value) {
             }
         }
         Context::SpanEvent => {
-            let Some(event) = item.event.as_deref_mut() else { return };
+            let Some(event) = item.event.as_deref_mut() else {
+                return;
+            };
             match field {
                 F::Time => put!(event.time_unix_nano, int(&value).map(|i| i as u64)),
                 F::Name => put!(event.name, text(&value)),
-                F::DroppedAttributesCount => put!(event.dropped_attributes_count, int(&value).map(|i| i as u32)),
+                F::DroppedAttributesCount => put!(
+                    event.dropped_attributes_count,
+                    int(&value).map(|i| i as u32)
+                ),
                 _ => {}
             }
         }
         Context::Metric => {
-            let Some(metric) = item.metric.as_deref_mut() else { return };
+            let Some(metric) = item.metric.as_deref_mut() else {
+                return;
+            };
             match field {
                 F::Name => put!(metric.name, text(&value)),
                 F::Description => put!(metric.description, text(&value)),
@@ -591,17 +659,23 @@ fn set_scalar(item: &mut Item<'_>, ctx: Context, field: Field, value: Value) {
             }
         }
         Context::DataPoint => {
-            let Some(dp) = item.datapoint.as_mut() else { return };
+            let Some(dp) = item.datapoint.as_mut() else {
+                return;
+            };
             set_datapoint(dp, field, &value);
         }
         Context::Log => {
-            let Some(log) = item.log.as_deref_mut() else { return };
+            let Some(log) = item.log.as_deref_mut() else {
+                return;
+            };
             match field {
                 F::Time => put!(log.time_unix_nano, int(&value).map(|i| i as u64)),
                 F::ObservedTime => put!(log.observed_time_unix_nano, int(&value).map(|i| i as u64)),
                 F::SeverityNumber => put!(log.severity_number, int(&value).map(|i| i as i32)),
                 F::SeverityText => put!(log.severity_text, text(&value)),
-                F::DroppedAttributesCount => put!(log.dropped_attributes_count, int(&value).map(|i| i as u32)),
+                F::DroppedAttributesCount => {
+                    put!(log.dropped_attributes_count, int(&value).map(|i| i as u32))
+                }
                 F::Flags => put!(log.flags, int(&value).map(|i| i as u32)),
                 F::TraceId => put!(log.trace_id, bytes(&value, 16)),
                 F::TraceIdString => put!(log.trace_id, hex_bytes(&value, 16)),
@@ -640,7 +714,11 @@ fn set_datapoint(dp: &mut DataPointMut<'_>, field: Field, value: &Value) {
                 }
                 _ => {}
             }
-            (&mut p.start_time_unix_nano, &mut p.time_unix_nano, &mut p.flags)
+            (
+                &mut p.start_time_unix_nano,
+                &mut p.time_unix_nano,
+                &mut p.flags,
+            )
         }
         DataPointMut::Histogram(p) => {
             match field {
@@ -648,7 +726,11 @@ fn set_datapoint(dp: &mut DataPointMut<'_>, field: Field, value: &Value) {
                 F::Sum => p.sum = double.or(p.sum),
                 _ => {}
             }
-            (&mut p.start_time_unix_nano, &mut p.time_unix_nano, &mut p.flags)
+            (
+                &mut p.start_time_unix_nano,
+                &mut p.time_unix_nano,
+                &mut p.flags,
+            )
         }
         DataPointMut::ExponentialHistogram(p) => {
             match field {
@@ -656,7 +738,11 @@ fn set_datapoint(dp: &mut DataPointMut<'_>, field: Field, value: &Value) {
                 F::Sum => p.sum = double.or(p.sum),
                 _ => {}
             }
-            (&mut p.start_time_unix_nano, &mut p.time_unix_nano, &mut p.flags)
+            (
+                &mut p.start_time_unix_nano,
+                &mut p.time_unix_nano,
+                &mut p.flags,
+            )
         }
         DataPointMut::Summary(p) => {
             match field {
@@ -664,7 +750,11 @@ fn set_datapoint(dp: &mut DataPointMut<'_>, field: Field, value: &Value) {
                 F::Sum => p.sum = double.unwrap_or(p.sum),
                 _ => {}
             }
-            (&mut p.start_time_unix_nano, &mut p.time_unix_nano, &mut p.flags)
+            (
+                &mut p.start_time_unix_nano,
+                &mut p.time_unix_nano,
+                &mut p.flags,
+            )
         }
     };
     if let Some(i) = int {
@@ -698,7 +788,10 @@ pub fn map_mut<'b>(item: &'b mut Item<'_>, path: &ResolvedPath) -> Option<&'b mu
     }
 }
 
-fn existing_slot_in_map<'b>(map: &'b mut [KeyValue], keys: &[Key]) -> Option<&'b mut Option<AnyValue>> {
+fn existing_slot_in_map<'b>(
+    map: &'b mut [KeyValue],
+    keys: &[Key],
+) -> Option<&'b mut Option<AnyValue>> {
     let (Key::Str(k), rest) = keys.split_first()? else {
         return None;
     };
@@ -706,7 +799,10 @@ fn existing_slot_in_map<'b>(map: &'b mut [KeyValue], keys: &[Key]) -> Option<&'b
     existing_slot(&mut kv.value, rest)
 }
 
-fn existing_slot<'b>(slot: &'b mut Option<AnyValue>, keys: &[Key]) -> Option<&'b mut Option<AnyValue>> {
+fn existing_slot<'b>(
+    slot: &'b mut Option<AnyValue>,
+    keys: &[Key],
+) -> Option<&'b mut Option<AnyValue>> {
     let Some(key) = keys.first() else {
         return Some(slot);
     };

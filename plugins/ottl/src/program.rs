@@ -85,6 +85,9 @@ pub enum Getter {
 impl Getter {
     /// Whether the getter surely gives a bool (a bare condition must).
     pub fn is_boolean(&self) -> bool {
-        matches!(self, Getter::Literal(Value::Bool(_)) | Getter::IsMatch(_, _))
+        matches!(
+            self,
+            Getter::Literal(Value::Bool(_)) | Getter::IsMatch(_, _)
+        )
     }
 }

@@ -83,7 +83,8 @@ impl Value {
                 format!("{{{}}}", items.join(","))
             }
             Value::List(items) => {
-                let items: Vec<String> = items.iter().map(|v| Value::from_any(v).to_json()).collect();
+                let items: Vec<String> =
+                    items.iter().map(|v| Value::from_any(v).to_json()).collect();
                 format!("[{}]", items.join(","))
             }
         }

@@ -14,7 +14,10 @@ use weir_plugin_sdk::otlp::{
 
 /// Keeps the elements for which `f` says so; stops calling `f` after its
 /// first error and returns it (the rest are kept).
-fn retain_each<T, E>(v: &mut Vec<T>, mut f: impl FnMut(&mut T) -> Result<bool, E>) -> Result<(), E> {
+fn retain_each<T, E>(
+    v: &mut Vec<T>,
+    mut f: impl FnMut(&mut T) -> Result<bool, E>,
+) -> Result<(), E> {
     let mut error = None;
     v.retain_mut(|x| {
         if error.is_some() {
@@ -56,7 +59,11 @@ fn with_levels<E>(
 }
 
 /// Visits every item of `ctx` in a trace request.
-pub fn traces<E>(request: &mut ExportTraceServiceRequest, ctx: Context, f: &mut impl Visit<E>) -> Result<(), E> {
+pub fn traces<E>(
+    request: &mut ExportTraceServiceRequest,
+    ctx: Context,
+    f: &mut impl Visit<E>,
+) -> Result<(), E> {
     retain_each(&mut request.resource_spans, |rs| {
         let resource = &mut rs.resource;
         if ctx == Context::Resource {
@@ -91,7 +98,11 @@ pub fn traces<E>(request: &mut ExportTraceServiceRequest, ctx: Context, f: &mut 
 }
 
 /// Visits every item of `ctx` in a metrics request.
-pub fn metrics<E>(request: &mut ExportMetricsServiceRequest, ctx: Context, f: &mut impl Visit<E>) -> Result<(), E> {
+pub fn metrics<E>(
+    request: &mut ExportMetricsServiceRequest,
+    ctx: Context,
+    f: &mut impl Visit<E>,
+) -> Result<(), E> {
     retain_each(&mut request.resource_metrics, |rm| {
         let resource = &mut rm.resource;
         if ctx == Context::Resource {
@@ -122,17 +133,21 @@ pub fn metrics<E>(request: &mut ExportMetricsServiceRequest, ctx: Context, f: &m
                         None => (0, Ok(()), 0),
                         Some(Data::Gauge(g)) => {
                             let n = g.data_points.len();
-                            let r = retain_each(&mut g.data_points, |p| visit(DataPointMut::Number(p)));
+                            let r =
+                                retain_each(&mut g.data_points, |p| visit(DataPointMut::Number(p)));
                             (n, r, g.data_points.len())
                         }
                         Some(Data::Sum(s)) => {
                             let n = s.data_points.len();
-                            let r = retain_each(&mut s.data_points, |p| visit(DataPointMut::Number(p)));
+                            let r =
+                                retain_each(&mut s.data_points, |p| visit(DataPointMut::Number(p)));
                             (n, r, s.data_points.len())
                         }
                         Some(Data::Histogram(h)) => {
                             let n = h.data_points.len();
-                            let r = retain_each(&mut h.data_points, |p| visit(DataPointMut::Histogram(p)));
+                            let r = retain_each(&mut h.data_points, |p| {
+                                visit(DataPointMut::Histogram(p))
+                            });
                             (n, r, h.data_points.len())
                         }
                         Some(Data::ExponentialHistogram(h)) => {
@@ -144,7 +159,9 @@ pub fn metrics<E>(request: &mut ExportMetricsServiceRequest, ctx: Context, f: &m
                         }
                         Some(Data::Summary(s)) => {
                             let n = s.data_points.len();
-                            let r = retain_each(&mut s.data_points, |p| visit(DataPointMut::Summary(p)));
+                            let r = retain_each(&mut s.data_points, |p| {
+                                visit(DataPointMut::Summary(p))
+                            });
                             (n, r, s.data_points.len())
                         }
                     };
@@ -161,7 +178,11 @@ pub fn metrics<E>(request: &mut ExportMetricsServiceRequest, ctx: Context, f: &m
 }
 
 /// Visits every item of `ctx` in a logs request.
-pub fn logs<E>(request: &mut ExportLogsServiceRequest, ctx: Context, f: &mut impl Visit<E>) -> Result<(), E> {
+pub fn logs<E>(
+    request: &mut ExportLogsServiceRequest,
+    ctx: Context,
+    f: &mut impl Visit<E>,
+) -> Result<(), E> {
     retain_each(&mut request.resource_logs, |rl| {
         let resource = &mut rl.resource;
         if ctx == Context::Resource {
@@ -189,7 +210,9 @@ pub fn prune_traces(request: &mut ExportTraceServiceRequest) {
     for rs in &mut request.resource_spans {
         rs.scope_spans.retain(|ss| !ss.spans.is_empty());
     }
-    request.resource_spans.retain(|rs| !rs.scope_spans.is_empty());
+    request
+        .resource_spans
+        .retain(|rs| !rs.scope_spans.is_empty());
 }
 
 /// Removes scopes without metrics and resources without scopes.
@@ -197,7 +220,9 @@ pub fn prune_metrics(request: &mut ExportMetricsServiceRequest) {
     for rm in &mut request.resource_metrics {
         rm.scope_metrics.retain(|sm| !sm.metrics.is_empty());
     }
-    request.resource_metrics.retain(|rm| !rm.scope_metrics.is_empty());
+    request
+        .resource_metrics
+        .retain(|rm| !rm.scope_metrics.is_empty());
 }
 
 /// Removes scopes without log records and resources without scopes.

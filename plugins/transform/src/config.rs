@@ -38,19 +38,40 @@ pub struct Config {
     pub logs: Vec<Group>,
 }
 
-const TRACE_CONTEXTS: &[Context] = &[Context::Resource, Context::Scope, Context::Span, Context::SpanEvent];
-const METRIC_CONTEXTS: &[Context] = &[Context::Resource, Context::Scope, Context::Metric, Context::DataPoint];
+const TRACE_CONTEXTS: &[Context] = &[
+    Context::Resource,
+    Context::Scope,
+    Context::Span,
+    Context::SpanEvent,
+];
+const METRIC_CONTEXTS: &[Context] = &[
+    Context::Resource,
+    Context::Scope,
+    Context::Metric,
+    Context::DataPoint,
+];
 const LOG_CONTEXTS: &[Context] = &[Context::Resource, Context::Scope, Context::Log];
-const KEYS: &[&str] = &["error_mode", "trace_statements", "metric_statements", "log_statements"];
+const KEYS: &[&str] = &[
+    "error_mode",
+    "trace_statements",
+    "metric_statements",
+    "log_statements",
+];
 
 impl Config {
     /// Parses and checks the component's config block (as JSON).
     pub fn parse(config_json: &str) -> Result<Config, String> {
-        let root: Value = serde_json::from_str(config_json).map_err(|e| format!("config is not valid JSON: {e}"))?;
+        let root: Value = serde_json::from_str(config_json)
+            .map_err(|e| format!("config is not valid JSON: {e}"))?;
         let root = match root {
             Value::Object(map) => map,
             Value::Null => Map::new(),
-            _ => return Err("expected a map with trace_statements, metric_statements or log_statements".into()),
+            _ => {
+                return Err(
+                    "expected a map with trace_statements, metric_statements or log_statements"
+                        .into(),
+                );
+            }
         };
         if let Some(key) = root.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(format!("{key}: unknown key; expected {}", KEYS.join(", ")));
@@ -65,7 +86,9 @@ impl Config {
             logs: groups(&root, "log_statements", LOG_CONTEXTS, error_mode)?,
         };
         if config.traces.is_empty() && config.metrics.is_empty() && config.logs.is_empty() {
-            return Err("no statements: set trace_statements, metric_statements or log_statements".into());
+            return Err(
+                "no statements: set trace_statements, metric_statements or log_statements".into(),
+            );
         }
         Ok(config)
     }
@@ -82,11 +105,20 @@ fn statement_error(location: String, text: &str, error: weir_ottl::Error) -> Str
 
 /// Parses one `*_statements` list: groups, or plain strings whose context
 /// is inferred from their paths (each string becomes its own group).
-fn groups(root: &Map<String, Value>, key: &str, allowed: &[Context], mode: ErrorMode) -> Result<Vec<Group>, String> {
+fn groups(
+    root: &Map<String, Value>,
+    key: &str,
+    allowed: &[Context],
+    mode: ErrorMode,
+) -> Result<Vec<Group>, String> {
     let items = match root.get(key) {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
-        Some(_) => return Err(format!("{key}: expected a list of statement groups or statements")),
+        Some(_) => {
+            return Err(format!(
+                "{key}: expected a list of statement groups or statements"
+            ));
+        }
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -103,7 +135,11 @@ fn groups(root: &Map<String, Value>, key: &str, allowed: &[Context], mode: Error
                 });
             }
             Value::Object(map) => out.push(group(map, &at, allowed, mode)?),
-            _ => return Err(format!("{at}: expected a statement or a map with context and statements")),
+            _ => {
+                return Err(format!(
+                    "{at}: expected a statement or a map with context and statements"
+                ));
+            }
         }
     }
     Ok(out)
@@ -115,24 +151,48 @@ fn strings<'a>(map: &'a Map<String, Value>, key: &str, at: &str) -> Result<Vec<&
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
-            .map(|(i, v)| v.as_str().ok_or_else(|| format!("{at}.{key}[{i}]: expected a string")))
+            .map(|(i, v)| {
+                v.as_str()
+                    .ok_or_else(|| format!("{at}.{key}[{i}]: expected a string"))
+            })
             .collect(),
         Some(_) => Err(format!("{at}.{key}: expected a list of strings")),
     }
 }
 
-fn group(map: &Map<String, Value>, at: &str, allowed: &[Context], mode: ErrorMode) -> Result<Group, String> {
+fn group(
+    map: &Map<String, Value>,
+    at: &str,
+    allowed: &[Context],
+    mode: ErrorMode,
+) -> Result<Group, String> {
     const GROUP_KEYS: &[&str] = &["context", "statements", "conditions", "error_mode"];
     if let Some(key) = map.keys().find(|k| !GROUP_KEYS.contains(&k.as_str())) {
-        return Err(format!("{at}.{key}: unknown key; expected {}", GROUP_KEYS.join(", ")));
+        return Err(format!(
+            "{at}.{key}: unknown key; expected {}",
+            GROUP_KEYS.join(", ")
+        ));
     }
-    let names = || allowed.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
+    let names = || {
+        allowed
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let texts = strings(map, "statements", at)?;
     let context = match map.get("context") {
         Some(Value::String(name)) => Context::from_name(name)
             .filter(|c| allowed.contains(c))
-            .ok_or_else(|| format!("{at}.context: invalid context `{name}`; expected {}", names()))?,
-        Some(other) if !other.is_null() => return Err(format!("{at}.context: expected one of {}", names())),
+            .ok_or_else(|| {
+                format!(
+                    "{at}.context: invalid context `{name}`; expected {}",
+                    names()
+                )
+            })?,
+        Some(other) if !other.is_null() => {
+            return Err(format!("{at}.context: expected one of {}", names()));
+        }
         // No context: the deepest one the statements' paths name.
         _ => {
             let mut deepest: Option<Context> = None;
@@ -152,20 +212,24 @@ fn group(map: &Map<String, Value>, at: &str, allowed: &[Context], mode: ErrorMod
         Some(v) => ErrorMode::parse(v).map_err(|e| format!("{at}.error_mode: {e}"))?,
     };
     if texts.is_empty() {
-        return Err(format!("{at}.statements: at least one statement is required"));
+        return Err(format!(
+            "{at}.statements: at least one statement is required"
+        ));
     }
     let statements = texts
         .iter()
         .enumerate()
         .map(|(i, text)| {
-            weir_ottl::statement(text, context).map_err(|e| statement_error(format!("{at}.statements[{i}]"), text, e))
+            weir_ottl::statement(text, context)
+                .map_err(|e| statement_error(format!("{at}.statements[{i}]"), text, e))
         })
         .collect::<Result<_, _>>()?;
     let conditions = strings(map, "conditions", at)?
         .iter()
         .enumerate()
         .map(|(i, text)| {
-            weir_ottl::condition(text, context).map_err(|e| statement_error(format!("{at}.conditions[{i}]"), text, e))
+            weir_ottl::condition(text, context)
+                .map_err(|e| statement_error(format!("{at}.conditions[{i}]"), text, e))
         })
         .collect::<Result<_, _>>()?;
     Ok(Group {

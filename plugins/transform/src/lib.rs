@@ -44,7 +44,8 @@ impl Guest for TransformProcessor {
         let config = guard
             .as_ref()
             .ok_or_else(|| PluginError::Rejected("process called before init".to_owned()))?;
-        let outcome = process_payload(config, batch.signal, &batch.payload).map_err(PluginError::Rejected)?;
+        let outcome =
+            process_payload(config, batch.signal, &batch.payload).map_err(PluginError::Rejected)?;
         if let Some(first) = outcome.ignored.first() {
             report_ignored(first, outcome.ignored.len());
         }

@@ -15,7 +15,11 @@ pub struct Outcome {
 
 /// Runs one group on one item. A failing statement under `propagate`
 /// stops everything; otherwise the next statement runs.
-fn run_group(group: &Group, item: &mut Item<'_>, ignored: &mut Vec<String>) -> Result<bool, RunError> {
+fn run_group(
+    group: &Group,
+    item: &mut Item<'_>,
+    ignored: &mut Vec<String>,
+) -> Result<bool, RunError> {
     let mut failed = |text: &str, e: RunError| -> Result<(), RunError> {
         let e = RunError(format!("statement `{text}`: {e}"));
         match group.error_mode {
