@@ -106,9 +106,12 @@ fn run(config: serde_json::Value, signal: Signal, input: Vec<u8>) -> Option<Vec<
     process_payload(&config, signal, &input).unwrap().payload
 }
 
+/// Config, signal, input payload, expected payload (None: all dropped).
+type Case = (serde_json::Value, Signal, Vec<u8>, Option<Vec<u8>>);
+
 #[test]
 fn drops_what_matches() {
-    let cases: Vec<(serde_json::Value, Signal, Vec<u8>, Option<Vec<u8>>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             json!({"traces": {"span": [r#"name == "health""#]}}),
             Signal::Traces,

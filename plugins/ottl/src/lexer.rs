@@ -153,7 +153,7 @@ fn number(chars: &[char], start: usize) -> Result<(Tok, usize)> {
             end += 1;
         }
         let hex: String = chars[digits_start..end].iter().collect();
-        if hex.is_empty() || hex.len() % 2 != 0 {
+        if hex.is_empty() || !hex.len().is_multiple_of(2) {
             return Err(Error::at(
                 start + 1,
                 "bytes literal needs an even number of hex digits",

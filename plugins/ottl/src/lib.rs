@@ -11,6 +11,7 @@ pub mod context;
 pub mod editors;
 pub mod error;
 pub mod eval;
+pub mod infer;
 pub mod lexer;
 pub mod parser;
 pub mod paths;
@@ -32,7 +33,7 @@ pub fn statement(text: &str, context: Context) -> Result<Statement, Error> {
 /// (`span.name` → span); the context must be one of `allowed`.
 pub fn statement_inferred(text: &str, allowed: &[Context]) -> Result<Statement, Error> {
     let parsed = parser::parse_statement(text)?;
-    let context = check::infer_context(&parsed, allowed)?;
+    let context = infer::infer_context(&parsed, allowed)?;
     check::statement(text, &parsed, context)
 }
 
