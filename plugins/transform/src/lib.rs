@@ -9,7 +9,9 @@ pub mod run;
 mod tests;
 
 use std::sync::Mutex;
-use weir_plugin_sdk::processor::{Batch, Context, Guest, PluginError, ProcessorInfo, Signals};
+use weir_plugin_sdk::processor::{
+    Batch, Context, Guest, PluginError, ProcessorInfo, Signal, Signals,
+};
 
 pub use config::Config;
 pub use run::process_payload;
@@ -44,6 +46,15 @@ impl Guest for TransformProcessor {
         let config = guard
             .as_ref()
             .ok_or_else(|| PluginError::Rejected("process called before init".to_owned()))?;
+        // Nothing configured for this signal: pass it on without decoding.
+        let configured = match batch.signal {
+            Signal::Traces => !config.traces.is_empty(),
+            Signal::Metrics => !config.metrics.is_empty(),
+            Signal::Logs => !config.logs.is_empty(),
+        };
+        if !configured {
+            return Ok(vec![batch]);
+        }
         let outcome =
             process_payload(config, batch.signal, &batch.payload).map_err(PluginError::Rejected)?;
         if let Some(first) = outcome.ignored.first() {
