@@ -163,7 +163,15 @@ fn seed_statement_tags_every_data_point_and_filter_drops_spans() {
         .collect();
     assert_eq!(data_points(&out), expected);
     assert_eq!(span_seqs(&out), vec![0, 1, 2, 3, 4]);
-    assert!(weir.metric("weir_plugin_counter_total", &[("name", "dropped_items")]) >= 5.0);
+    // The drops are counted by the plugin and by the host.
+    assert_eq!(
+        weir.metric("weir_plugin_counter_total", &[("name", "dropped_items")]),
+        5.0
+    );
+    assert_eq!(
+        weir.metric("weir_processor_dropped_items_total", &[("component", "filter")]),
+        5.0
+    );
 }
 
 const BAD: &str =
