@@ -169,7 +169,10 @@ fn seed_statement_tags_every_data_point_and_filter_drops_spans() {
         5.0
     );
     assert_eq!(
-        weir.metric("weir_processor_dropped_items_total", &[("component", "filter")]),
+        weir.metric(
+            "weir_processor_dropped_items_total",
+            &[("component", "filter")]
+        ),
         5.0
     );
 }
