@@ -10,6 +10,8 @@ use std::process::Command;
 const PLUGINS: &[&str] = &[
     "attributes",
     "resource",
+    "transform",
+    "filter",
     "debug",
     "file",
     "probabilistic_sampler",

@@ -283,12 +283,15 @@ fn plugin_settings_are_checked_by_validate() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // Each names the setting at fault and its line.
     assert!(
-        stderr.contains("processors.attributes: ") && stderr.contains("hash"),
+        stderr.contains(
+            "bad.yaml:9: processors.attributes.actions[0].action: `hash` is not supported yet"
+        ),
         "{stderr}"
     );
     assert!(
-        stderr.contains("exporters.file: ") && stderr.contains("yaml"),
+        stderr.contains("bad.yaml:11: exporters.file.format: expected json or proto"),
         "{stderr}"
     );
 }

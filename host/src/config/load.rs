@@ -239,6 +239,7 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
         pipelines,
         telemetry,
         extensions,
+        lines: super::model::Lines::new(root.clone()),
     }
 }
 

@@ -87,6 +87,26 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// Extensions enabled in `service.extensions`, with their settings.
     pub extensions: BTreeMap<ComponentId, super::extensions::ExtensionConfig>,
+    /// Where each key sits in the file, so that errors found later (a
+    /// plugin refusing its settings) can name the line.
+    pub lines: Lines,
+}
+
+/// The line of each key path in the config file.
+#[derive(Debug, Clone, Default)]
+pub struct Lines(Option<std::sync::Arc<super::tree::Node>>);
+
+impl Lines {
+    pub(super) fn new(root: super::tree::Node) -> Lines {
+        Lines(Some(std::sync::Arc::new(root)))
+    }
+
+    /// The line of the key at a dotted path such as
+    /// `processors.transform.metric_statements[0].statements[1]` (or of
+    /// the deepest key on the way that exists).
+    pub fn line_of(&self, path: &str) -> Option<usize> {
+        self.0.as_ref().and_then(|root| root.line_of(path))
+    }
 }
 
 /// A receiver's settings, by type.

@@ -93,10 +93,13 @@ impl Tasks {
 pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, ConfigErrors> {
     let mut errors = Vec::new();
     let mut error = |path: String, message: String| {
+        // A plugin refusing its settings names the setting first
+        // (`metric_statements[0].statements[1]: ...`): point at its line.
+        let (path, message) = setting_error(path, message);
         errors.push(ConfigError {
             file: config.file.clone(),
+            line: config.lines.line_of(&path),
             path,
-            line: None,
             message,
         });
     };
@@ -395,4 +398,51 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
             exporters: exporter_tasks,
         },
     })
+}
+
+/// Splits a plugin's `invalid-config` message that starts with the key path
+/// of the setting at fault (`actions[0].key: ...`) into a longer config
+/// path and the rest; other messages stay as they are.
+fn setting_error(path: String, message: String) -> (String, String) {
+    let Some((setting, rest)) = message.split_once(": ") else {
+        return (path, message);
+    };
+    let is_key_path = !setting.is_empty()
+        && setting.starts_with(|c: char| c.is_ascii_alphabetic())
+        && setting
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '-' | '/'));
+    if is_key_path && (path.starts_with("processors.") || path.starts_with("exporters.")) {
+        (format!("{path}.{setting}"), rest.to_owned())
+    } else {
+        (path, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::setting_error;
+
+    #[test]
+    fn a_plugin_setting_error_extends_the_config_path() {
+        let (path, message) = setting_error(
+            "processors.transform".into(),
+            "metric_statements[0].statements[1]: statement `x`: column 1: unknown path".into(),
+        );
+        assert_eq!(
+            path,
+            "processors.transform.metric_statements[0].statements[1]"
+        );
+        assert_eq!(message, "statement `x`: column 1: unknown path");
+        let (path, message) = setting_error(
+            "processors.transform".into(),
+            "config is not valid JSON: EOF".into(),
+        );
+        assert_eq!(
+            (path.as_str(), message.as_str()),
+            ("processors.transform", "config is not valid JSON: EOF")
+        );
+        let (path, _) = setting_error("plugins.stamp".into(), "color: unknown".into());
+        assert_eq!(path, "plugins.stamp");
+    }
 }

@@ -10,6 +10,8 @@ use super::limits::PluginLimits;
 pub const BUILTIN_PROCESSORS: &[&str] = &[
     "attributes",
     "resource",
+    "transform",
+    "filter",
     "probabilistic_sampler",
     "tail_sampling",
 ];
@@ -46,6 +48,8 @@ pub fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
         "resource" => Some(include_bytes!(env!("WEIR_PLUGIN_RESOURCE"))),
         "probabilistic_sampler" => Some(include_bytes!(env!("WEIR_PLUGIN_PROBABILISTIC_SAMPLER"))),
         "tail_sampling" => Some(include_bytes!(env!("WEIR_PLUGIN_TAIL_SAMPLING"))),
+        "transform" => Some(include_bytes!(env!("WEIR_PLUGIN_TRANSFORM"))),
+        "filter" => Some(include_bytes!(env!("WEIR_PLUGIN_FILTER"))),
         "debug" => Some(include_bytes!(env!("WEIR_PLUGIN_DEBUG"))),
         "file" => Some(include_bytes!(env!("WEIR_PLUGIN_FILE"))),
         _ => None,

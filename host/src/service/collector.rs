@@ -59,9 +59,9 @@ impl Collector {
         if let Some(address) = &config.telemetry.metrics_address {
             let bound = crate::telemetry::server::start(address, stopped, Some(reloads))
                 .await
-                .map_err(|source| ServiceError::Telemetry {
+                .map_err(|reason| ServiceError::Telemetry {
                     address: address.clone(),
-                    source,
+                    reason,
                 })?;
             tracing::info!(transport = "telemetry", address = %bound, "listening");
         }
@@ -70,9 +70,9 @@ impl Collector {
             if let ExtensionConfig::HealthCheck(check) = extension {
                 let bound = health::start(check, health.clone(), stop_telemetry.subscribe())
                     .await
-                    .map_err(|source| ServiceError::Telemetry {
+                    .map_err(|reason| ServiceError::Telemetry {
                         address: format!("{} ({id})", check.endpoint),
-                        source,
+                        reason,
                     })?;
                 tracing::info!(extension = %id, transport = "health", address = %bound, "listening");
             }

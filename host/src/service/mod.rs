@@ -25,19 +25,35 @@ pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 const DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// Why the collector could not run.
+///
+/// The variants that wrap another error print it in their own message and
+/// do not also report it as their `source`: `main` prints the whole chain,
+/// which would say it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("invalid configuration:\n{0}")]
-    Config(#[from] ConfigErrors),
+    Config(ConfigErrors),
     #[error("{0}")]
-    Plugin(#[from] crate::plugin::LoadError),
+    Plugin(crate::plugin::LoadError),
     #[error("receiver {id}: {reason}")]
     Receiver { id: String, reason: String },
-    #[error("telemetry endpoint {address}: {source}")]
+    #[error("telemetry endpoint {address}: {reason}")]
     Telemetry {
         address: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
+}
+
+impl From<ConfigErrors> for ServiceError {
+    fn from(errors: ConfigErrors) -> Self {
+        ServiceError::Config(errors)
+    }
+}
+
+impl From<crate::plugin::LoadError> for ServiceError {
+    fn from(error: crate::plugin::LoadError) -> Self {
+        ServiceError::Plugin(error)
+    }
 }
 
 /// A request to reload, from the file watcher, SIGHUP or `POST /reload`.
