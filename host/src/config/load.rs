@@ -71,7 +71,16 @@ pub fn load_str(
     errors.into_result(config)
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["receivers", "processors", "exporters", "plugins", "service"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "receivers",
+    "processors",
+    "exporters",
+    "extensions",
+    "plugins",
+    "tenancy",
+    "tenants",
+    "service",
+];
 
 fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Config {
     let top = entries(root, "", errors);
@@ -164,27 +173,63 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
             })
             .unwrap_or_default()
     };
-    let (pipelines, telemetry) = service(
+    let extensions = super::load_tenancy::extensions(section("extensions"), errors);
+    let service = service(
         section("service"),
         &declared("receivers"),
         &declared("processors"),
         &declared("exporters"),
+        &declared("extensions"),
         errors,
     );
-    Config {
+    let tenancy = section("tenancy")
+        .and_then(|node| typed::<super::TenancyConfig>(node, "tenancy", errors))
+        .unwrap_or_default();
+    let tenants = super::load_tenancy::tenants(
+        section("tenants"),
+        &|node, path, errors| {
+            pipelines_of(
+                node,
+                path,
+                &declared("receivers"),
+                &declared("processors"),
+                &declared("exporters"),
+                errors,
+            )
+        },
+        errors,
+    );
+    let tenant_pipelines = tenants.values().any(|t| !t.pipelines.is_empty());
+    if section("service").is_none() && !tenant_pipelines {
+        errors.add("service", "missing: expected `service.pipelines`");
+    } else if !tenant_pipelines
+        && (service.saw_pipelines.is_none() || service.pipelines.is_empty() && errors.list.is_empty())
+    {
+        errors.add(
+            "service.pipelines",
+            "expected at least one pipeline (traces, metrics or logs)",
+        );
+    }
+    let config = Config {
         file: file.to_path_buf(),
         environment: environment.to_string(),
         receivers,
         processors,
         exporters,
         plugins,
-        pipelines,
-        telemetry,
-    }
+        pipelines: service.pipelines,
+        telemetry: service.telemetry,
+        extensions,
+        service_extensions: service.extensions,
+        tenancy,
+        tenants,
+    };
+    super::load_tenancy::check_auth_references(&config, errors);
+    config
 }
 
 /// The entries of a map node (an absent or null node has none).
-fn entries<'n>(node: &'n Node, path: &str, errors: &mut Errors) -> &'n [(String, Node)] {
+pub(super) fn entries<'n>(node: &'n Node, path: &str, errors: &mut Errors) -> &'n [(String, Node)] {
     match &node.value {
         Value::Map(entries) => entries,
         Value::Null => &[],
@@ -197,7 +242,7 @@ fn entries<'n>(node: &'n Node, path: &str, errors: &mut Errors) -> &'n [(String,
 
 /// Deserializes a node into a typed struct, recording the precise key path
 /// of the first problem (unknown key, wrong type, missing field).
-fn typed<T: DeserializeOwned>(node: &Node, path: &str, errors: &mut Errors) -> Option<T> {
+pub(super) fn typed<T: DeserializeOwned>(node: &Node, path: &str, errors: &mut Errors) -> Option<T> {
     let json = match node.to_json() {
         serde_json::Value::Null => serde_json::json!({}),
         other => other,
@@ -335,49 +380,75 @@ fn plugins(section: Option<&Node>, errors: &mut Errors) -> BTreeMap<String, Plug
 
 type Pipelines = BTreeMap<PipelineId, PipelineConfig>;
 
+/// What `service:` holds.
+#[derive(Default)]
+struct ServiceSection {
+    pipelines: Pipelines,
+    telemetry: TelemetryConfig,
+    extensions: Vec<ComponentId>,
+    /// Whether `service.pipelines` was there at all.
+    saw_pipelines: Option<()>,
+}
+
 fn service(
     section: Option<&Node>,
     receivers: &BTreeSet<ComponentId>,
     processors: &BTreeSet<ComponentId>,
     exporters: &BTreeSet<ComponentId>,
+    extensions: &BTreeSet<ComponentId>,
     errors: &mut Errors,
-) -> (Pipelines, TelemetryConfig) {
-    let mut pipelines = BTreeMap::new();
-    let mut telemetry = TelemetryConfig::default();
+) -> ServiceSection {
+    let mut out = ServiceSection::default();
     let Some(section) = section else {
-        errors.add("service", "missing: expected `service.pipelines`");
-        return (pipelines, telemetry);
+        return out;
     };
-    let mut saw_pipelines = false;
     for (key, node) in entries(section, "service", errors) {
         match key.as_str() {
             "pipelines" => {
-                saw_pipelines = true;
-                for (id, node) in entries(node, "service.pipelines", errors) {
-                    let path = format!("service.pipelines.{id}");
-                    let Some(pipeline_id) = pipeline_id(id, &path, errors) else {
-                        continue;
-                    };
-                    if let Some(p) = pipeline(node, &path, receivers, processors, exporters, errors)
-                    {
-                        pipelines.insert(pipeline_id, p);
-                    }
-                }
+                out.saw_pipelines = Some(());
+                out.pipelines = pipelines_of(
+                    node,
+                    "service.pipelines",
+                    receivers,
+                    processors,
+                    exporters,
+                    errors,
+                );
             }
-            "telemetry" => telemetry = telemetry_config(node, errors),
+            "telemetry" => out.telemetry = telemetry_config(node, errors),
+            "extensions" => {
+                out.extensions =
+                    super::load_tenancy::service_extensions(node, extensions, errors);
+            }
             other => errors.add(
                 format!("service.{other}"),
-                "unknown key; expected pipelines or telemetry",
+                "unknown key; expected pipelines, extensions or telemetry",
             ),
         }
     }
-    if !saw_pipelines || pipelines.is_empty() && errors.list.is_empty() {
-        errors.add(
-            "service.pipelines",
-            "expected at least one pipeline (traces, metrics or logs)",
-        );
+    out
+}
+
+/// A map of pipeline ids to pipelines (`service.pipelines`, or a tenant's).
+fn pipelines_of(
+    node: &Node,
+    at: &str,
+    receivers: &BTreeSet<ComponentId>,
+    processors: &BTreeSet<ComponentId>,
+    exporters: &BTreeSet<ComponentId>,
+    errors: &mut Errors,
+) -> Pipelines {
+    let mut pipelines = BTreeMap::new();
+    for (id, node) in entries(node, at, errors) {
+        let path = format!("{at}.{id}");
+        let Some(pipeline_id) = pipeline_id(id, &path, errors) else {
+            continue;
+        };
+        if let Some(p) = pipeline(node, &path, receivers, processors, exporters, errors) {
+            pipelines.insert(pipeline_id, p);
+        }
     }
-    (pipelines, telemetry)
+    pipelines
 }
 
 fn pipeline_id(id: &str, path: &str, errors: &mut Errors) -> Option<PipelineId> {

@@ -3,14 +3,19 @@
 //! `${env:VAR}` substitution. Each component's struct doc is its user docs;
 //! `docs/configuration.md` is the reference.
 
+pub mod auth;
 mod env;
 mod error;
 mod load;
+mod load_tenancy;
 mod model;
 pub mod receiver;
+pub mod tenancy;
 mod tree;
 pub mod units;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{DEFAULT_CONFIG, load_file, load_str};
+pub use auth::ExtensionConfig;
 pub use model::*;
+pub use tenancy::{TenancyConfig, TenantConfig};

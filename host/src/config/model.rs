@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::auth::ExtensionConfig;
 use super::receiver::OtlpReceiverConfig;
+use super::tenancy::{TenancyConfig, TenantConfig};
 use crate::Signal;
 use crate::plugin::{PluginLimits, PluginSource};
 
@@ -85,6 +87,14 @@ pub struct Config {
     pub plugins: BTreeMap<String, PluginSpec>,
     pub pipelines: BTreeMap<PipelineId, PipelineConfig>,
     pub telemetry: TelemetryConfig,
+    /// `extensions:` (authenticators), by id.
+    pub extensions: BTreeMap<ComponentId, ExtensionConfig>,
+    /// `service.extensions`: the extensions turned on.
+    pub service_extensions: Vec<ComponentId>,
+    /// `tenancy:`: how a request's tenant is found.
+    pub tenancy: TenancyConfig,
+    /// `tenants:`: per tenant, its own pipelines and budgets.
+    pub tenants: BTreeMap<String, TenantConfig>,
 }
 
 /// A receiver's settings, by type.

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use super::receivers::Receivers;
 use super::{ConfigSource, DRAIN_DEADLINE, ReloadRequest, ServiceError};
 use crate::config::receiver::OtlpReceiverConfig;
-use crate::config::{ComponentId, Config, ReceiverConfig};
+use crate::config::{ComponentId, Config, ExtensionConfig, ReceiverConfig};
 use crate::pipeline::{self, LoadedPlugin, Router, Routes, Tasks};
 use crate::plugin::{PluginEngine, PluginSource};
 use crate::telemetry::{ConfigLabels, metrics};
@@ -161,6 +161,13 @@ impl Collector {
                 paths.extend(tls.client_ca_file.clone());
             }
         }
+        // Authenticators' files: a changed htpasswd or token file takes effect without a restart.
+        for extension in self.config.extensions.values() {
+            match extension {
+                ExtensionConfig::BasicAuth(c) => paths.extend(c.htpasswd.file.clone()),
+                ExtensionConfig::BearerTokenAuth(c) => paths.extend(c.filename.clone()),
+            }
+        }
         paths.sort();
         paths.dedup();
         paths
@@ -194,11 +201,12 @@ async fn drain(routes: std::sync::Arc<Routes>, tasks: Option<Tasks>) {
     }
 }
 
-/// The receivers some pipeline uses, with their settings.
+/// The receivers some pipeline (of the service or a tenant) uses, with their settings.
 fn wanted_receivers(config: &Config) -> BTreeMap<ComponentId, OtlpReceiverConfig> {
     config
         .pipelines
         .values()
+        .chain(config.tenants.values().flat_map(|t| t.pipelines.values()))
         .flat_map(|p| p.receivers.iter())
         .map(|id| {
             let ReceiverConfig::Otlp(otlp) = &config.receivers[id];
