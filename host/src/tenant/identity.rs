@@ -247,16 +247,10 @@ mod tests {
     #[test]
     fn reads_a_resource_attribute_off_the_wire() {
         use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-        use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
         use opentelemetry_proto::tonic::logs::v1::ResourceLogs;
         use opentelemetry_proto::tonic::resource::v1::Resource;
         use prost::Message;
-        let kv = |k: &str, v: &str| KeyValue {
-            key: k.into(),
-            value: Some(AnyValue {
-                value: Some(any_value::Value::StringValue(v.into())),
-            }),
-        };
+        let kv = crate::test_util::kv;
         let request = ExportLogsServiceRequest {
             resource_logs: vec![ResourceLogs {
                 resource: Some(Resource {
