@@ -122,7 +122,11 @@ fn paced(
         }
         let names: Vec<String> = (0..spans).map(|i| name(n * spans + i)).collect();
         let reply = conn
-            .post_json("/v1/traces", &[("X-Scope-OrgID", tenant)], spans_json(&names).as_bytes())
+            .post_json(
+                "/v1/traces",
+                &[("X-Scope-OrgID", tenant)],
+                spans_json(&names).as_bytes(),
+            )
             .unwrap();
         if reply.status == 200 {
             latencies.push(reply.latency);
@@ -175,7 +179,9 @@ service:
         let flood = with_flood.then(|| {
             std::thread::spawn(move || {
                 // 10x the 1000 items/s limit: 100 requests/s of 100 trapping spans.
-                paced(addr, "flood", 100.0, 100, secs, |_| "weir-chaos:trap".into())
+                paced(addr, "flood", 100.0, 100, secs, |_| {
+                    "weir-chaos:trap".into()
+                })
             })
         });
         let (latencies, refused, accepted, _) =
@@ -191,8 +197,19 @@ service:
             .into_iter()
             .filter(|n| n.starts_with("steady-"))
             .collect();
-        let traps = weir.metric("weir_plugin_calls_total", "component=\"chaos@flood\",function=\"process\",outcome=\"trap\"");
-        results.push((with_flood, latencies, refused, accepted.len(), exported.len(), flood, traps));
+        let traps = weir.metric(
+            "weir_plugin_calls_total",
+            "component=\"chaos@flood\",function=\"process\",outcome=\"trap\"",
+        );
+        results.push((
+            with_flood,
+            latencies,
+            refused,
+            accepted.len(),
+            exported.len(),
+            flood,
+            traps,
+        ));
     }
     println!("\n== isolation: steady tenant, 20 req/s x 50 spans for {secs} s ==");
     let mut p99s = Vec::new();
@@ -202,10 +219,20 @@ service:
         p99s.push(p99);
         println!(
             "{}: steady p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; requests ok {}, refused {}; spans accepted {accepted}, exported {exported} (lost {})",
-            if *with_flood { "with flood   " } else { "without flood" },
+            if *with_flood {
+                "with flood   "
+            } else {
+                "without flood"
+            },
             p50.as_secs_f64() * 1e3,
             p99.as_secs_f64() * 1e3,
-            latencies.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3,
+            latencies
+                .iter()
+                .max()
+                .copied()
+                .unwrap_or_default()
+                .as_secs_f64()
+                * 1e3,
             latencies.len(),
             refused.len(),
             accepted - exported.min(accepted),
@@ -297,7 +324,10 @@ exporters:
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing we need.
-    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     if only.is_empty() || only.iter().any(|a| a == "isolation") {
         isolation();
     }

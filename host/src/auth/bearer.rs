@@ -16,7 +16,11 @@ pub struct BearerTokens {
 
 impl BearerTokens {
     pub fn load(config: &BearerTokenAuthConfig) -> Result<Self, AuthError> {
-        let mut tokens: Vec<Vec<u8>> = config.tokens.iter().map(|t| t.clone().into_bytes()).collect();
+        let mut tokens: Vec<Vec<u8>> = config
+            .tokens
+            .iter()
+            .map(|t| t.clone().into_bytes())
+            .collect();
         tokens.extend(config.token.iter().map(|t| t.clone().into_bytes()));
         if let Some(path) = &config.filename {
             let text = std::fs::read_to_string(path).map_err(|e| AuthError::TokenFile {
@@ -91,8 +95,14 @@ mod tests {
     #[test]
     fn checks_scheme_and_token() {
         let t = tokens("Bearer", "Authorization", "s3cret");
-        assert!(t.authenticate(&headers("authorization", "Bearer s3cret")).is_ok());
-        assert!(t.authenticate(&headers("authorization", "bearer old")).is_ok());
+        assert!(
+            t.authenticate(&headers("authorization", "Bearer s3cret"))
+                .is_ok()
+        );
+        assert!(
+            t.authenticate(&headers("authorization", "bearer old"))
+                .is_ok()
+        );
         assert_eq!(
             t.authenticate(&headers("authorization", "Bearer nope")),
             Err(AuthFailure::Invalid)
@@ -101,7 +111,10 @@ mod tests {
             t.authenticate(&headers("authorization", "Basic s3cret")),
             Err(AuthFailure::Malformed)
         );
-        assert_eq!(t.authenticate(&http::HeaderMap::new()), Err(AuthFailure::Missing));
+        assert_eq!(
+            t.authenticate(&http::HeaderMap::new()),
+            Err(AuthFailure::Missing)
+        );
     }
 
     #[test]

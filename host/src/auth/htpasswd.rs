@@ -295,7 +295,10 @@ plain:s3cret
 
     #[test]
     fn apr1_matches_a_published_vector() {
-        assert_eq!(md5_crypt(b"password", b"$apr1$", b"lZL6V/ci"), "eIMz/iKDkbtys/uU7LEK00");
+        assert_eq!(
+            md5_crypt(b"password", b"$apr1$", b"lZL6V/ci"),
+            "eIMz/iKDkbtys/uU7LEK00"
+        );
     }
 
     #[test]
@@ -321,6 +324,9 @@ plain:s3cret
     #[test]
     fn a_line_without_a_colon_is_an_error() {
         let err = Htpasswd::load(None, Some("ok:x\nbroken\n")).unwrap_err();
-        assert_eq!(err.to_string(), "htpasswd inline line 2: expected `user:hash`");
+        assert_eq!(
+            err.to_string(),
+            "htpasswd inline line 2: expected `user:hash`"
+        );
     }
 }

@@ -203,7 +203,8 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
     if section("service").is_none() && !tenant_pipelines {
         errors.add("service", "missing: expected `service.pipelines`");
     } else if !tenant_pipelines
-        && (service.saw_pipelines.is_none() || service.pipelines.is_empty() && errors.list.is_empty())
+        && (service.saw_pipelines.is_none()
+            || service.pipelines.is_empty() && errors.list.is_empty())
     {
         errors.add(
             "service.pipelines",
@@ -242,7 +243,11 @@ pub(super) fn entries<'n>(node: &'n Node, path: &str, errors: &mut Errors) -> &'
 
 /// Deserializes a node into a typed struct, recording the precise key path
 /// of the first problem (unknown key, wrong type, missing field).
-pub(super) fn typed<T: DeserializeOwned>(node: &Node, path: &str, errors: &mut Errors) -> Option<T> {
+pub(super) fn typed<T: DeserializeOwned>(
+    node: &Node,
+    path: &str,
+    errors: &mut Errors,
+) -> Option<T> {
     let json = match node.to_json() {
         serde_json::Value::Null => serde_json::json!({}),
         other => other,
@@ -417,8 +422,7 @@ fn service(
             }
             "telemetry" => out.telemetry = telemetry_config(node, errors),
             "extensions" => {
-                out.extensions =
-                    super::load_tenancy::service_extensions(node, extensions, errors);
+                out.extensions = super::load_tenancy::service_extensions(node, extensions, errors);
             }
             other => errors.add(
                 format!("service.{other}"),

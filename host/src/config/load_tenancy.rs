@@ -46,7 +46,10 @@ pub(super) fn extensions(
                         + usize::from(!c.tokens.is_empty())
                         + usize::from(c.filename.is_some());
                     if sources != 1 {
-                        errors.add(path, "expected exactly one of `token`, `tokens` and `filename`");
+                        errors.add(
+                            path,
+                            "expected exactly one of `token`, `tokens` and `filename`",
+                        );
                         return None;
                     }
                     if c.header.is_empty() || http::HeaderName::try_from(c.header.as_str()).is_err()
@@ -194,8 +197,14 @@ pub(super) fn check_auth_references(config: &Config, errors: &mut Errors) {
     for (id, receiver) in &config.receivers {
         let ReceiverConfig::Otlp(otlp) = receiver;
         let protocols = [
-            ("grpc", otlp.protocols.grpc.as_ref().and_then(|g| g.auth.as_ref())),
-            ("http", otlp.protocols.http.as_ref().and_then(|h| h.auth.as_ref())),
+            (
+                "grpc",
+                otlp.protocols.grpc.as_ref().and_then(|g| g.auth.as_ref()),
+            ),
+            (
+                "http",
+                otlp.protocols.http.as_ref().and_then(|h| h.auth.as_ref()),
+            ),
         ];
         for (transport, auth) in protocols {
             let Some(auth) = auth else { continue };

@@ -14,8 +14,8 @@ pub mod tenancy;
 mod tree;
 pub mod units;
 
+pub use auth::ExtensionConfig;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{DEFAULT_CONFIG, load_file, load_str};
-pub use auth::ExtensionConfig;
 pub use model::*;
 pub use tenancy::{TenancyConfig, TenantConfig};

@@ -29,11 +29,11 @@ use crate::config::{
     ComponentId, Config, ConfigError, ConfigErrors, PipelineConfig, PipelineId, ProcessorConfig,
     ReceiverConfig,
 };
-use crate::tenant::{RateLimiter, Tenancy};
 use crate::plugin::{
     Destination as PluginDestination, ExporterPool, PluginEngine, PluginSource, ProcessorPool,
     builtin_bytes,
 };
+use crate::tenant::{RateLimiter, Tenancy};
 use crate::transport::{Destination, FileSink};
 
 /// A compiled plugin, for the start-up (and reload) report.
@@ -141,20 +141,21 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
         });
     };
     let views = scopes(&config);
-    let used = |list: fn(&PipelineConfig) -> &Vec<ComponentId>| -> Vec<(Scoped, PluginLimitOverrides)> {
-        let mut ids: Vec<(Scoped, PluginLimitOverrides)> = views
-            .iter()
-            .flat_map(|v| {
-                v.pipelines
-                    .values()
-                    .flat_map(|p| list(p).iter().cloned())
-                    .map(|id| ((v.scope.clone(), id), v.limits))
-            })
-            .collect();
-        ids.sort_by(|a, b| a.0.cmp(&b.0));
-        ids.dedup_by(|a, b| a.0 == b.0);
-        ids
-    };
+    let used =
+        |list: fn(&PipelineConfig) -> &Vec<ComponentId>| -> Vec<(Scoped, PluginLimitOverrides)> {
+            let mut ids: Vec<(Scoped, PluginLimitOverrides)> = views
+                .iter()
+                .flat_map(|v| {
+                    v.pipelines
+                        .values()
+                        .flat_map(|p| list(p).iter().cloned())
+                        .map(|id| ((v.scope.clone(), id), v.limits))
+                })
+                .collect();
+            ids.sort_by(|a, b| a.0.cmp(&b.0));
+            ids.dedup_by(|a, b| a.0 == b.0);
+            ids
+        };
     let mut compiled: BTreeMap<String, Component> = BTreeMap::new();
     let mut plugins = Vec::new();
     let mut compile = |name: &str, error: &mut dyn FnMut(String, String)| -> Option<Component> {
@@ -287,8 +288,14 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
     for (id, receiver) in &config.receivers {
         let ReceiverConfig::Otlp(otlp) = receiver;
         let protocols = [
-            ("grpc", otlp.protocols.grpc.as_ref().and_then(|g| g.auth.as_ref())),
-            ("http", otlp.protocols.http.as_ref().and_then(|h| h.auth.as_ref())),
+            (
+                "grpc",
+                otlp.protocols.grpc.as_ref().and_then(|g| g.auth.as_ref()),
+            ),
+            (
+                "http",
+                otlp.protocols.http.as_ref().and_then(|h| h.auth.as_ref()),
+            ),
         ];
         for (transport, settings) in protocols {
             let Some(settings) = settings else { continue };
@@ -302,7 +309,10 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                 Ok(a) => {
                     auth.entry(id.to_string()).or_default().insert(transport, a);
                 }
-                Err(e) => error(format!("extensions.{}", settings.authenticator), e.to_string()),
+                Err(e) => error(
+                    format!("extensions.{}", settings.authenticator),
+                    e.to_string(),
+                ),
             }
         }
     }
@@ -360,12 +370,8 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                 }
             },
         };
-        let (handle, task) = ExporterHandle::start(
-            &label(&scope, &id),
-            pool,
-            destination,
-            environment.clone(),
-        );
+        let (handle, task) =
+            ExporterHandle::start(&label(&scope, &id), pool, destination, environment.clone());
         exporter_handles.insert((scope, id), handle);
         exporter_tasks.push(task);
     }

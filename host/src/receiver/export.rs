@@ -51,7 +51,10 @@ impl Exporter {
                     reason = failure.label(),
                     "request not authenticated"
                 );
-                Err(Rejection::new(Outcome::Unauthenticated, failure.to_string()))
+                Err(Rejection::new(
+                    Outcome::Unauthenticated,
+                    failure.to_string(),
+                ))
             }
         }
     }

@@ -269,7 +269,8 @@ mod tests {
             &[],
         );
         assert_eq!(
-            &*t.resolve(&Principal::default(), Signal::Logs, &bytes).unwrap(),
+            &*t.resolve(&Principal::default(), Signal::Logs, &bytes)
+                .unwrap(),
             "green"
         );
     }

@@ -66,8 +66,16 @@ mod tests {
         let wait = limiter.take_at(10, start).unwrap_err();
         assert!((wait.as_secs_f64() - 0.1).abs() < 1e-6, "{wait:?}");
         // 100 ms later, 10 items have come back.
-        assert!(limiter.take_at(10, start + Duration::from_millis(100)).is_ok());
-        assert!(limiter.take_at(1, start + Duration::from_millis(100)).is_err());
+        assert!(
+            limiter
+                .take_at(10, start + Duration::from_millis(100))
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .take_at(1, start + Duration::from_millis(100))
+                .is_err()
+        );
     }
 
     #[test]

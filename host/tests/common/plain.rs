@@ -81,10 +81,16 @@ impl Conn {
         }
         head.push_str("\r\n");
         let stream = reader.get_mut();
-        stream.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+        stream
+            .write_all(head.as_bytes())
+            .map_err(|e| e.to_string())?;
         stream.write_all(body).map_err(|e| e.to_string())?;
         let mut status_line = String::new();
-        if reader.read_line(&mut status_line).map_err(|e| e.to_string())? == 0 {
+        if reader
+            .read_line(&mut status_line)
+            .map_err(|e| e.to_string())?
+            == 0
+        {
             return Err("connection closed".into());
         }
         let status: u16 = status_line
