@@ -48,16 +48,18 @@ impl Weir {
         let stderr = BufReader::new(child.stderr.take().unwrap());
         let (mut http, mut telemetry) = (None, None);
         let mut lines = stderr.lines();
+        let mut seen = Vec::new();
         for line in lines.by_ref() {
             let line = line.unwrap();
+            seen.push(line.clone());
             let addr = line
                 .split("address=")
                 .nth(1)
                 .and_then(|r| r.split_whitespace().next())
                 .and_then(|a| a.parse().ok());
-            if line.contains("transport=http") {
+            if line.contains("transport=\"http\"") {
                 http = addr;
-            } else if line.contains("transport=telemetry") {
+            } else if line.contains("transport=\"telemetry\"") {
                 telemetry = addr;
             }
             if line.contains(" ready") {
@@ -68,7 +70,7 @@ impl Weir {
         std::thread::spawn(move || for _ in lines {});
         Weir {
             child,
-            http: http.expect("http address"),
+            http: http.unwrap_or_else(|| panic!("no http address in:\n{}", seen.join("\n"))),
             telemetry: telemetry.expect("telemetry address"),
         }
     }
