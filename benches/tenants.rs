@@ -191,14 +191,16 @@ service:
         let flood = flood.map(|f| f.join().unwrap());
         let path = run.join("steady.json");
         let deadline = Instant::now() + Duration::from_secs(60);
-        let expected = accepted.len() + 50 * 20;
-        while span_names(&path).len() < expected && Instant::now() < deadline {
+        let steady_spans = || -> Vec<String> {
+            span_names(&path)
+                .into_iter()
+                .filter(|n| n.starts_with("steady-"))
+                .collect()
+        };
+        while steady_spans().len() < accepted.len() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
-        let exported: Vec<String> = span_names(&path)
-            .into_iter()
-            .filter(|n| n.starts_with("steady-"))
-            .collect();
+        let exported = steady_spans();
         let traps = weir.metric(
             "weir_plugin_calls_total",
             "component=\"chaos@flood\",function=\"process\",outcome=\"trap\"",
