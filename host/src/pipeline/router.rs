@@ -110,8 +110,12 @@ impl Ingest for ReceiverIngest {
                 .filter(|t| !t.table.is_empty())
                 .map_or(&routes.table, |t| &t.table);
             let Some(pipelines) = table.get(&key) else {
+                let whose = match own {
+                    Some(_) => format!(" for tenant {tenant}"),
+                    None => String::new(),
+                };
                 return Err(Refusal::NotConsumed(format!(
-                    "no pipeline of tenant {tenant} takes {} from receiver {}",
+                    "no pipeline takes {} from receiver {}{whose}",
                     key.1, key.0
                 )));
             };
