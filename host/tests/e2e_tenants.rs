@@ -488,3 +488,63 @@ service:
         limited as f64
     );
 }
+
+#[test]
+fn a_reload_adds_a_tenant_and_its_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let config = |tenants: &[&str]| {
+        let mut text = String::from(
+            r#"
+receivers:
+  otlp: {protocols: {http: {endpoint: 127.0.0.1:0}}}
+processors:
+  batch: {timeout: 100ms}
+exporters:
+"#,
+        );
+        for t in tenants {
+            text.push_str(&format!("  file/{t}: {{path: {t}.json}}\n"));
+        }
+        text.push_str("tenancy: {sources: [{from: header}], unknown: refuse}\ntenants:\n");
+        for t in tenants {
+            text.push_str(&format!(
+                "  {t}: {{pipelines: {{traces: {{receivers: [otlp], processors: [batch], exporters: [file/{t}]}}}}}}\n"
+            ));
+        }
+        text.push_str("service:\n  telemetry: {metrics: {address: \"127.0.0.1:0\"}}\n");
+        text
+    };
+    let weir = Weir::start(root, &config(&["one"]));
+    let mut conn = Conn::new(weir.http.unwrap());
+    let mut send = |tenant: &str, names: &[String]| {
+        conn.post_json(
+            "/v1/traces",
+            &[("X-Scope-OrgID", tenant)],
+            spans_json(names).as_bytes(),
+        )
+        .unwrap()
+        .status
+    };
+    assert_eq!(send("one", &names("one", 0..3)), 200);
+    assert_eq!(send("two", &names("two", 0..3)), 403);
+    std::fs::write(root.join("config.yaml"), config(&["one", "two"])).unwrap();
+    weir.signal("HUP");
+    weir.wait_for("the reload", Duration::from_secs(60), |w| {
+        w.metric("weir_config_reload_success_total", &[]) >= 1.0
+    });
+    // The receiver kept its port; the new table knows `two`.
+    assert_eq!(send("two", &names("two", 3..6)), 200);
+    assert_eq!(send("one", &names("one", 3..6)), 200);
+    for (tenant, want) in [("one", names("one", 0..6)), ("two", names("two", 3..6))] {
+        let path = root.join(format!("{tenant}.json"));
+        weir.wait_for(tenant, Duration::from_secs(30), |_| {
+            span_names(&path).len() >= want.len()
+        });
+        let mut got = span_names(&path);
+        got.sort();
+        let mut want = want;
+        want.sort();
+        assert_eq!(got, want, "{tenant}");
+    }
+}
