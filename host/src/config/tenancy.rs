@@ -148,3 +148,25 @@ impl PluginLimitOverrides {
         base
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::PluginLimits;
+
+    #[test]
+    fn plugin_limit_overrides_replace_only_what_they_name() {
+        let base = PluginLimits::default();
+        let tenant = PluginLimitOverrides {
+            memory_mib: Some(16),
+            timeout: Some(Duration::from_millis(250)),
+            max_instances: None,
+        };
+        let limits = tenant.apply(base);
+        assert_eq!(limits.memory_mib, 16);
+        assert_eq!(limits.timeout, Duration::from_millis(250));
+        assert_eq!(limits.max_instances, base.max_instances);
+        assert_eq!(limits.recycle_above_mib, base.recycle_above_mib);
+        assert_eq!(PluginLimitOverrides::default().apply(base), base);
+    }
+}
