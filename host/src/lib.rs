@@ -7,10 +7,12 @@
 //! a destination.
 //!
 //! A request's path:
-//! [`receiver`] (TLS, size limits, decode, validate)
+//! [`receiver`] (TLS, [`auth`], size limits, decode, validate)
+//! → [`tenant`] (whose request: identity, rate limit, budget)
 //! → [`pipeline`] (memory gate, batcher, processor chain, exporter fan-out)
 //! → [`plugin`] (sandboxed calls) → [`transport`] (stdout, file, network).
 
+pub mod auth;
 pub mod certs;
 pub mod cli;
 pub mod config;
@@ -19,6 +21,7 @@ pub mod plugin;
 pub mod receiver;
 pub mod service;
 pub mod telemetry;
+pub mod tenant;
 #[doc(hidden)]
 pub mod test_util;
 pub mod transport;

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::env;
 use super::error::{ConfigErrors, Errors};
-use super::extensions::{self, ExtensionConfig};
+use super::extensions::ExtensionConfig;
 use super::filelog::FileLogConfig;
 use super::hostmetrics::HostMetricsConfig;
 use super::layers;
@@ -104,6 +104,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "exporters",
     "extensions",
     "plugins",
+    "tenancy",
+    "tenants",
     "service",
 ];
 
@@ -120,7 +122,7 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
     let section = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| v);
 
     let plugins = plugins(section("plugins"), errors);
-    let mut receivers = components(
+    let receivers = components(
         section("receivers"),
         "receivers",
         errors,
@@ -215,8 +217,8 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
             })
             .unwrap_or_default()
     };
-    let declared_extensions = extensions::extensions(section("extensions"), errors);
-    let (pipelines, telemetry, enabled) = service(
+    let extensions = super::load_tenancy::extensions(section("extensions"), errors);
+    let service = service(
         section("service"),
         &declared("receivers"),
         &declared("processors"),
@@ -224,32 +226,62 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
         &declared("extensions"),
         errors,
     );
-    let extensions: BTreeMap<ComponentId, ExtensionConfig> = enabled
-        .into_iter()
-        .filter_map(|id| declared_extensions.get(&id).map(|e| (id, e.clone())))
-        .collect();
-    check_storage(&mut receivers, &extensions, errors);
-    Config {
+    let tenancy = section("tenancy")
+        .and_then(|node| typed::<super::TenancyConfig>(node, "tenancy", errors))
+        .unwrap_or_default();
+    let tenants = super::load_tenancy::tenants(
+        section("tenants"),
+        &|node, path, errors| {
+            pipelines_of(
+                node,
+                path,
+                &declared("receivers"),
+                &declared("processors"),
+                &declared("exporters"),
+                errors,
+            )
+        },
+        errors,
+    );
+    let tenant_pipelines = tenants.values().any(|t| !t.pipelines.is_empty());
+    if section("service").is_none() && !tenant_pipelines {
+        errors.add("service", "missing: expected `service.pipelines`");
+    } else if !tenant_pipelines
+        && (service.saw_pipelines.is_none()
+            || service.pipelines.is_empty() && errors.list.is_empty())
+    {
+        errors.add(
+            "service.pipelines",
+            "expected at least one pipeline (traces, metrics or logs)",
+        );
+    }
+    let mut config = Config {
         file: file.to_path_buf(),
         environment: environment.to_string(),
         receivers,
         processors,
         exporters,
         plugins,
-        pipelines,
-        telemetry,
+        pipelines: service.pipelines,
+        telemetry: service.telemetry,
         extensions,
+        service_extensions: service.extensions,
+        tenancy,
+        tenants,
         lines: super::model::Lines::new(root.clone()),
-    }
+    };
+    super::load_tenancy::check_auth_references(&config, errors);
+    check_storage(&mut config, errors);
+    config
 }
 
 /// A `filelog` receiver's `storage` names an enabled `file_storage` extension.
-fn check_storage(
-    receivers: &mut BTreeMap<ComponentId, ReceiverConfig>,
-    extensions: &BTreeMap<ComponentId, ExtensionConfig>,
-    errors: &mut Errors,
-) {
-    for (id, receiver) in receivers {
+fn check_storage(config: &mut Config, errors: &mut Errors) {
+    let enabled: BTreeMap<ComponentId, ExtensionConfig> = config
+        .enabled_extensions()
+        .map(|(id, e)| (id.clone(), e.clone()))
+        .collect();
+    for (id, receiver) in &mut config.receivers {
         let ReceiverConfig::FileLog(filelog) = receiver else {
             continue;
         };
@@ -258,7 +290,7 @@ fn check_storage(
         };
         let found = ComponentId::parse(storage)
             .ok()
-            .and_then(|sid| extensions.get(&sid));
+            .and_then(|sid| enabled.get(&sid));
         if let Some(ExtensionConfig::FileStorage(dir)) = found {
             filelog.file_storage = Some(dir.clone());
         } else {
@@ -271,7 +303,7 @@ fn check_storage(
 }
 
 /// The entries of a map node (an absent or null node has none).
-fn entries<'n>(node: &'n Node, path: &str, errors: &mut Errors) -> &'n [(String, Node)] {
+pub(super) fn entries<'n>(node: &'n Node, path: &str, errors: &mut Errors) -> &'n [(String, Node)] {
     match &node.value {
         Value::Map(entries) => entries,
         Value::Null => &[],
@@ -460,6 +492,16 @@ fn plugins(section: Option<&Node>, errors: &mut Errors) -> BTreeMap<String, Plug
 
 type Pipelines = BTreeMap<PipelineId, PipelineConfig>;
 
+/// What `service:` holds.
+#[derive(Default)]
+struct ServiceSection {
+    pipelines: Pipelines,
+    telemetry: TelemetryConfig,
+    extensions: Vec<ComponentId>,
+    /// Whether `service.pipelines` was there at all.
+    saw_pipelines: Option<()>,
+}
+
 fn service(
     section: Option<&Node>,
     receivers: &BTreeSet<ComponentId>,
@@ -467,45 +509,57 @@ fn service(
     exporters: &BTreeSet<ComponentId>,
     extensions: &BTreeSet<ComponentId>,
     errors: &mut Errors,
-) -> (Pipelines, TelemetryConfig, Vec<ComponentId>) {
-    let mut pipelines = BTreeMap::new();
-    let mut telemetry = TelemetryConfig::default();
-    let mut enabled = Vec::new();
+) -> ServiceSection {
+    let mut out = ServiceSection::default();
     let Some(section) = section else {
-        errors.add("service", "missing: expected `service.pipelines`");
-        return (pipelines, telemetry, enabled);
+        return out;
     };
-    let mut saw_pipelines = false;
     for (key, node) in entries(section, "service", errors) {
         match key.as_str() {
             "pipelines" => {
-                saw_pipelines = true;
-                for (id, node) in entries(node, "service.pipelines", errors) {
-                    let path = format!("service.pipelines.{id}");
-                    let Some(pipeline_id) = pipeline_id(id, &path, errors) else {
-                        continue;
-                    };
-                    if let Some(p) = pipeline(node, &path, receivers, processors, exporters, errors)
-                    {
-                        pipelines.insert(pipeline_id, p);
-                    }
-                }
+                out.saw_pipelines = Some(());
+                out.pipelines = pipelines_of(
+                    node,
+                    "service.pipelines",
+                    receivers,
+                    processors,
+                    exporters,
+                    errors,
+                );
             }
-            "telemetry" => telemetry = telemetry_config(node, errors),
-            "extensions" => enabled = extensions::enabled(node, extensions, errors),
+            "telemetry" => out.telemetry = telemetry_config(node, errors),
+            "extensions" => {
+                out.extensions = super::load_tenancy::service_extensions(node, extensions, errors);
+            }
             other => errors.add(
                 format!("service.{other}"),
-                "unknown key; expected extensions, pipelines or telemetry",
+                "unknown key; expected pipelines, extensions or telemetry",
             ),
         }
     }
-    if !saw_pipelines || pipelines.is_empty() && errors.list.is_empty() {
-        errors.add(
-            "service.pipelines",
-            "expected at least one pipeline (traces, metrics or logs)",
-        );
+    out
+}
+
+/// A map of pipeline ids to pipelines (`service.pipelines`, or a tenant's).
+fn pipelines_of(
+    node: &Node,
+    at: &str,
+    receivers: &BTreeSet<ComponentId>,
+    processors: &BTreeSet<ComponentId>,
+    exporters: &BTreeSet<ComponentId>,
+    errors: &mut Errors,
+) -> Pipelines {
+    let mut pipelines = BTreeMap::new();
+    for (id, node) in entries(node, at, errors) {
+        let path = format!("{at}.{id}");
+        let Some(pipeline_id) = pipeline_id(id, &path, errors) else {
+            continue;
+        };
+        if let Some(p) = pipeline(node, &path, receivers, processors, exporters, errors) {
+            pipelines.insert(pipeline_id, p);
+        }
     }
-    (pipelines, telemetry, enabled)
+    pipelines
 }
 
 fn pipeline_id(id: &str, path: &str, errors: &mut Errors) -> Option<PipelineId> {

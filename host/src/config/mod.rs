@@ -3,6 +3,7 @@
 //! `${env:VAR}` substitution. Each component's struct doc is its user docs;
 //! `docs/configuration.md` is the reference.
 
+pub mod auth;
 mod env;
 mod error;
 pub mod extensions;
@@ -10,11 +11,15 @@ pub mod filelog;
 pub mod hostmetrics;
 pub mod layers;
 mod load;
+mod load_tenancy;
 mod model;
 pub mod receiver;
+pub mod tenancy;
 mod tree;
 pub mod units;
 
+pub use extensions::ExtensionConfig;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{DEFAULT_CONFIG, load_layers, load_str};
 pub use model::*;
+pub use tenancy::{TenancyConfig, TenantConfig};

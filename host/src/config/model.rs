@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::extensions::ExtensionConfig;
 use super::receiver::OtlpReceiverConfig;
+use super::tenancy::{TenancyConfig, TenantConfig};
 use crate::Signal;
 use crate::plugin::{PluginLimits, PluginSource};
 
@@ -85,8 +87,14 @@ pub struct Config {
     pub plugins: BTreeMap<String, PluginSpec>,
     pub pipelines: BTreeMap<PipelineId, PipelineConfig>,
     pub telemetry: TelemetryConfig,
-    /// Extensions enabled in `service.extensions`, with their settings.
-    pub extensions: BTreeMap<ComponentId, super::extensions::ExtensionConfig>,
+    /// `extensions:` (authenticators), by id.
+    pub extensions: BTreeMap<ComponentId, ExtensionConfig>,
+    /// `service.extensions`: the extensions turned on.
+    pub service_extensions: Vec<ComponentId>,
+    /// `tenancy:`: how a request's tenant is found.
+    pub tenancy: TenancyConfig,
+    /// `tenants:`: per tenant, its own pipelines and budgets.
+    pub tenants: BTreeMap<String, TenantConfig>,
     /// Where each key sits in the file, so that errors found later (a
     /// plugin refusing its settings) can name the line.
     pub lines: Lines,
@@ -106,6 +114,15 @@ impl Lines {
     /// the deepest key on the way that exists).
     pub fn line_of(&self, path: &str) -> Option<usize> {
         self.0.as_ref().and_then(|root| root.line_of(path))
+    }
+}
+
+impl Config {
+    /// The extensions `service.extensions` turns on, with their settings.
+    pub fn enabled_extensions(&self) -> impl Iterator<Item = (&ComponentId, &ExtensionConfig)> {
+        self.service_extensions
+            .iter()
+            .filter_map(|id| self.extensions.get(id).map(|e| (id, e)))
     }
 }
 

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+pub use super::auth::ReceiverAuthConfig;
+
 /// Default limit of a request body, after decompression: 20 MiB.
 pub const DEFAULT_MAX_REQUEST_BODY_SIZE: u64 = 20 * 1024 * 1024;
 
@@ -39,6 +41,8 @@ pub struct GrpcServerConfig {
     pub max_recv_msg_size_mib: Option<u64>,
     /// Accepted for compatibility; request metadata is passed on regardless.
     pub include_metadata: bool,
+    /// `auth: {authenticator: basicauth/x}`: requests must authenticate.
+    pub auth: Option<ReceiverAuthConfig>,
 }
 
 impl Default for GrpcServerConfig {
@@ -48,6 +52,7 @@ impl Default for GrpcServerConfig {
             tls: None,
             max_recv_msg_size_mib: None,
             include_metadata: false,
+            auth: None,
         }
     }
 }
@@ -79,6 +84,8 @@ pub struct HttpServerConfig {
     pub logs_url_path: String,
     /// Accepted for compatibility; request metadata is passed on regardless.
     pub include_metadata: bool,
+    /// `auth: {authenticator: basicauth/x}`: requests must authenticate.
+    pub auth: Option<ReceiverAuthConfig>,
 }
 
 impl Default for HttpServerConfig {
@@ -91,6 +98,7 @@ impl Default for HttpServerConfig {
             metrics_url_path: "/v1/metrics".into(),
             logs_url_path: "/v1/logs".into(),
             include_metadata: false,
+            auth: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::batch::Batch;
 use crate::plugin::{CallContext, CallError, ExporterPool};
-use crate::telemetry::{ExporterLabels, metrics};
+use crate::telemetry::{ExporterLabels, TenantExportLabels, metrics};
 use crate::transport::Destination;
 
 /// Batches queued per exporter before pipelines wait (memory stays bounded
@@ -92,6 +92,14 @@ impl Worker {
                     metrics()
                         .exporter_sent_items
                         .get_or_create(&labels)
+                        .inc_by(batch.items as u64);
+                    metrics()
+                        .tenant_exported_items
+                        .get_or_create(&TenantExportLabels {
+                            tenant: batch.tenant.to_string(),
+                            exporter: self.id.clone(),
+                            signal: labels.signal.clone(),
+                        })
                         .inc_by(batch.items as u64);
                     return;
                 }

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::memory::MemoryPermit;
 use crate::Signal;
+use crate::auth::{AuthFailure, Authenticated};
+use crate::tenant::Principal;
 
 /// A validated request, as a receiver hands it to the pipelines.
 #[derive(Debug, Clone)]
@@ -21,6 +24,12 @@ pub struct IngestRequest {
     pub tenant: Arc<str>,
     /// Request metadata (headers) the config lets through to plugins.
     pub metadata: Vec<(String, String)>,
+    /// Who sent it (client certificate, authenticated user, headers): the
+    /// router finds the tenant from it.
+    pub principal: Principal,
+    /// Memory admitted for this request before the pipelines (the tenant's
+    /// budget); held until the last batch carrying it is gone.
+    pub permits: Vec<Arc<MemoryPermit>>,
 }
 
 /// The request was accepted: the pipelines hold it now.
@@ -49,6 +58,9 @@ pub enum Refusal {
     NotConsumed(String),
     /// The collector is shutting down or a pipeline is gone: retry elsewhere/later.
     Unavailable(String),
+    /// The request's tenant is unknown or missing and `tenancy.unknown` is
+    /// `refuse` (403 / `PERMISSION_DENIED`).
+    Forbidden(String),
 }
 
 /// A boxed future, as the pipelines return from [`Ingest::ingest`].
@@ -58,6 +70,17 @@ pub type IngestFuture = Pin<Box<dyn Future<Output = Result<Accepted, Refusal>> +
 /// configuration (swapped whole on reload).
 pub trait Ingest: Send + Sync + 'static {
     fn ingest(&self, request: IngestRequest) -> IngestFuture;
+
+    /// Checks a request's credentials before its body is read, with the
+    /// authenticator the receiver's `transport` (`grpc`, `http`) names in
+    /// config. Without one, every request passes.
+    fn authenticate(
+        &self,
+        _transport: &'static str,
+        _headers: &http::HeaderMap,
+    ) -> Result<Authenticated, AuthFailure> {
+        Ok(Authenticated::default())
+    }
 }
 
 impl<F> Ingest for F

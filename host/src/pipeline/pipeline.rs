@@ -29,17 +29,17 @@ impl Pipeline {
     /// the last batch carrying them is exported.
     pub async fn accept(&self, request: IngestRequest) -> Result<Accepted, Refusal> {
         // Memory first: refuse before doing any work on what we cannot hold.
-        let permit = match &self.gate {
-            Some(gate) => vec![Arc::new(gate.try_acquire(request.payload.len())?)],
-            None => Vec::new(),
-        };
+        let mut permits = request.permits;
+        if let Some(gate) = &self.gate {
+            permits.push(Arc::new(gate.try_acquire(request.payload.len())?));
+        }
         let batch = Batch {
             signal: request.signal,
             payload: request.payload,
             items: request.items,
             tenant: request.tenant,
             metadata: Arc::new(request.metadata),
-            permits: permit,
+            permits,
         };
         // Processors before `batch` run on the request itself, so a
         // `propagate` failure can still be refused to the client.

@@ -1,5 +1,10 @@
 //! Routes each receiver's requests to the pipelines that list it, through a
 //! swappable table: a reload replaces the table, receivers keep running.
+//!
+//! The table also holds what a reload may change about who may send:
+//! each receiver's authenticators, how a tenant is found, and each
+//! tenant's own pipelines, rate limit and memory budget. A request's path
+//! here: tenant → its rate limit → its memory budget → its pipelines.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,13 +12,38 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::ingest::{Accepted, Ingest, IngestFuture, IngestRequest, Refusal};
+use super::memory::MemoryGate;
 use super::pipeline::Pipeline;
 use crate::Signal;
+use crate::auth::{AuthFailure, Authenticated, Authenticator};
+use crate::telemetry::{TenantLabels, metrics};
+use crate::tenant::{RateLimiter, Tenancy, Unidentified};
 
 /// Pipelines by (receiver id, signal).
+pub type Table = HashMap<(String, Signal), Vec<Arc<Pipeline>>>;
+
+/// The routing table.
 #[derive(Default)]
 pub struct Routes {
-    pub table: HashMap<(String, Signal), Vec<Arc<Pipeline>>>,
+    /// `service.pipelines`: the default tenant's, and those of every tenant
+    /// not listed under `tenants:`.
+    pub table: Table,
+    /// Tenants listed under `tenants:`.
+    pub tenants: HashMap<Arc<str>, TenantRoutes>,
+    /// Authenticators by receiver id, then transport (`grpc`, `http`).
+    pub auth: HashMap<String, HashMap<&'static str, Authenticator>>,
+    /// How a request's tenant is found.
+    pub tenancy: Tenancy,
+}
+
+/// What one tenant has to itself.
+#[derive(Default)]
+pub struct TenantRoutes {
+    pub table: Table,
+    /// `rate_limit`: items per second with a burst.
+    pub limiter: Option<RateLimiter>,
+    /// `memory_limit_mib`: bytes of the tenant's requests held at once.
+    pub gate: Option<Arc<MemoryGate>>,
 }
 
 /// The current routing table, shared by every receiver.
@@ -43,24 +73,103 @@ struct ReceiverIngest {
 }
 
 impl Ingest for ReceiverIngest {
-    fn ingest(&self, request: IngestRequest) -> IngestFuture {
+    fn authenticate(
+        &self,
+        transport: &'static str,
+        headers: &http::HeaderMap,
+    ) -> Result<Authenticated, AuthFailure> {
+        let routes = self.routes.load();
+        match routes
+            .auth
+            .get(self.receiver.as_str())
+            .and_then(|by_transport| by_transport.get(transport))
+        {
+            Some(authenticator) => authenticator.authenticate(headers),
+            None => Ok(Authenticated::default()),
+        }
+    }
+
+    fn ingest(&self, mut request: IngestRequest) -> IngestFuture {
         let routes = self.routes.load_full();
         let key = (self.receiver.clone(), request.signal);
         Box::pin(async move {
-            let Some(pipelines) = routes.table.get(&key) else {
+            // Whose data: the first configured source that names an accepted tenant.
+            let principal = std::mem::take(&mut request.principal);
+            let tenant = routes
+                .tenancy
+                .resolve(&principal, request.signal, &request.payload)
+                .map_err(|Unidentified(reason)| {
+                    metrics().tenant_unidentified_requests.inc();
+                    Refusal::Forbidden(reason)
+                })?;
+            request.tenant = tenant.clone();
+            let own = routes.tenants.get(&tenant);
+            // A tenant with no pipelines of its own shares `service.pipelines`
+            // (still under its own rate limit and budget).
+            let table = own
+                .filter(|t| !t.table.is_empty())
+                .map_or(&routes.table, |t| &t.table);
+            let Some(pipelines) = table.get(&key) else {
+                let whose = match own {
+                    Some(_) => format!(" for tenant {tenant}"),
+                    None => String::new(),
+                };
                 return Err(Refusal::NotConsumed(format!(
-                    "no pipeline takes {} from receiver {}",
+                    "no pipeline takes {} from receiver {}{whose}",
                     key.1, key.0
                 )));
             };
+            let count = |outcome: &str| {
+                let labels = TenantLabels {
+                    tenant: tenant.to_string(),
+                    signal: key.1.to_string(),
+                    outcome: outcome.into(),
+                };
+                let m = metrics();
+                m.tenant_requests.get_or_create(&labels).inc();
+                m.tenant_items
+                    .get_or_create(&labels)
+                    .inc_by(request.items as u64);
+            };
+            if let Some(own) = own {
+                // The tenant's rate first: a flood is refused before it costs memory.
+                if let Some(limiter) = &own.limiter
+                    && let Err(retry_after) = limiter.take(request.items)
+                {
+                    count("rate_limited");
+                    return Err(Refusal::Exhausted {
+                        retry_after,
+                        reason: format!(
+                            "tenant {tenant} is over its rate limit; retry after {retry_after:?}"
+                        ),
+                    });
+                }
+                // Then the tenant's own memory budget, held until its batches are gone.
+                if let Some(gate) = &own.gate {
+                    match gate.try_acquire(request.payload.len()) {
+                        Ok(permit) => request.permits.push(Arc::new(permit)),
+                        Err(refusal) => {
+                            count("memory");
+                            return Err(refusal);
+                        }
+                    }
+                }
+            }
             let mut accepted = Accepted::default();
             for pipeline in pipelines {
-                let outcome = pipeline.accept(request.clone()).await?;
+                let outcome = match pipeline.accept(request.clone()).await {
+                    Ok(outcome) => outcome,
+                    Err(refusal) => {
+                        count("refused");
+                        return Err(refusal);
+                    }
+                };
                 accepted.rejected_items = accepted.rejected_items.max(outcome.rejected_items);
                 if accepted.message.is_empty() {
                     accepted.message = outcome.message;
                 }
             }
+            count("accepted");
             Ok(accepted)
         })
     }

@@ -1,6 +1,11 @@
 //! Builds running pipelines from a validated [`Config`]: compiles each
 //! plugin once, starts an instance pool per configured component (which
 //! checks its config), then wires gates, batchers and exporters.
+//!
+//! `service.pipelines` and each tenant's pipelines are *scopes*: a
+//! component used in two scopes gets two pools, two queues and two memory
+//! gates (tenants share compiled plugins, never instances or budgets). A
+//! tenant's components are labelled `id@tenant` in metrics.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -16,14 +21,20 @@ use super::chain::{Chain, PluginStage};
 use super::exporter::ExporterHandle;
 use super::memory::MemoryGate;
 use super::pipeline::Pipeline;
-use super::router::Routes;
+use super::router::{Routes, Table, TenantRoutes};
 use super::stateful::{StatefulRun, StatefulStage};
 use super::tail::Tail;
-use crate::config::{ComponentId, Config, ConfigError, ConfigErrors, ProcessorConfig};
+use crate::auth::Authenticator;
+use crate::config::tenancy::PluginLimitOverrides;
+use crate::config::{
+    ComponentId, Config, ConfigError, ConfigErrors, PipelineConfig, PipelineId, ProcessorConfig,
+    ReceiverConfig,
+};
 use crate::plugin::{
     Destination as PluginDestination, ExporterPool, PluginEngine, PluginSource, ProcessorPool,
     builtin_bytes,
 };
+use crate::tenant::{RateLimiter, Tenancy};
 use crate::transport::{Destination, FileSink};
 
 /// A compiled plugin, for the start-up (and reload) report.
@@ -42,9 +53,50 @@ pub struct LoadedPlugin {
 /// anything: `weir validate` stops here.
 pub struct Prepared {
     config: Config,
-    processors: HashMap<ComponentId, ProcessorPool>,
-    exporters: HashMap<ComponentId, (ExporterPool, DestinationSpec)>,
+    processors: HashMap<Scoped, ProcessorPool>,
+    exporters: HashMap<Scoped, (ExporterPool, DestinationSpec)>,
+    auth: HashMap<String, HashMap<&'static str, Authenticator>>,
     pub plugins: Vec<LoadedPlugin>,
+}
+
+/// `None` for `service.pipelines`, `Some(tenant)` for a tenant's.
+type Scope = Option<String>;
+/// A component within a scope.
+type Scoped = (Scope, ComponentId);
+
+/// The pipelines of every scope, with the config path they are under and
+/// the plugin limits their instances get.
+fn scopes(config: &Config) -> Vec<ScopeView<'_>> {
+    let mut out = vec![ScopeView {
+        scope: None,
+        path: "service.pipelines".into(),
+        pipelines: &config.pipelines,
+        limits: PluginLimitOverrides::default(),
+    }];
+    for (name, tenant) in &config.tenants {
+        out.push(ScopeView {
+            scope: Some(name.clone()),
+            path: format!("tenants.{name}.pipelines"),
+            pipelines: &tenant.pipelines,
+            limits: tenant.plugin_limits,
+        });
+    }
+    out
+}
+
+struct ScopeView<'c> {
+    scope: Scope,
+    path: String,
+    pipelines: &'c BTreeMap<PipelineId, PipelineConfig>,
+    limits: PluginLimitOverrides,
+}
+
+/// A component's name in metrics and logs: `id`, or `id@tenant`.
+fn label(scope: &Scope, id: &ComponentId) -> String {
+    match scope {
+        None => id.to_string(),
+        Some(tenant) => format!("{id}@{tenant}"),
+    }
 }
 
 #[derive(Clone)]
@@ -103,16 +155,22 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             message,
         });
     };
-    let used = |list: fn(&crate::config::PipelineConfig) -> &Vec<ComponentId>| -> Vec<ComponentId> {
-        let mut ids: Vec<ComponentId> = config
-            .pipelines
-            .values()
-            .flat_map(|p| list(p).iter().cloned())
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    };
+    let views = scopes(&config);
+    let used =
+        |list: fn(&PipelineConfig) -> &Vec<ComponentId>| -> Vec<(Scoped, PluginLimitOverrides)> {
+            let mut ids: Vec<(Scoped, PluginLimitOverrides)> = views
+                .iter()
+                .flat_map(|v| {
+                    v.pipelines
+                        .values()
+                        .flat_map(|p| list(p).iter().cloned())
+                        .map(|id| ((v.scope.clone(), id), v.limits))
+                })
+                .collect();
+            ids.sort_by(|a, b| a.0.cmp(&b.0));
+            ids.dedup_by(|a, b| a.0 == b.0);
+            ids
+        };
     let mut compiled: BTreeMap<String, Component> = BTreeMap::new();
     let mut plugins = Vec::new();
     let mut compile = |name: &str, error: &mut dyn FnMut(String, String)| -> Option<Component> {
@@ -155,7 +213,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
     };
 
     let mut processors = HashMap::new();
-    for id in used(|p| &p.processors) {
+    for ((scope, id), overrides) in used(|p| &p.processors) {
         let Some(ProcessorConfig::Plugin {
             plugin,
             config: block,
@@ -166,31 +224,31 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
         let Some(component) = compile(plugin, &mut error) else {
             continue;
         };
-        let limits = config.plugins[plugin].limits;
+        let limits = overrides.apply(config.plugins[plugin].limits);
         match engine.processor_pool(
             plugin,
-            &id.to_string(),
+            &label(&scope, &id),
             &component,
             block.to_string(),
             limits,
         ) {
             Ok(pool) => {
-                processors.insert(id, pool);
+                processors.insert((scope, id), pool);
             }
             Err(e) => error(format!("processors.{id}"), e.to_string()),
         }
     }
 
     let mut exporters = HashMap::new();
-    for id in used(|p| &p.exporters) {
+    for ((scope, id), overrides) in used(|p| &p.exporters) {
         let exporter = &config.exporters[&id];
         let Some(component) = compile(&exporter.plugin, &mut error) else {
             continue;
         };
-        let limits = config.plugins[&exporter.plugin].limits;
+        let limits = overrides.apply(config.plugins[&exporter.plugin].limits);
         let pool = match engine.exporter_pool(
             &exporter.plugin,
-            &id.to_string(),
+            &label(&scope, &id),
             &component,
             exporter.config.to_string(),
             limits,
@@ -222,27 +280,69 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                 continue;
             }
         };
-        exporters.insert(id, (pool, destination));
+        exporters.insert((scope, id), (pool, destination));
     }
 
-    for (pipeline_id, pipeline) in &config.pipelines {
-        for (i, id) in pipeline.exporters.iter().enumerate() {
-            if let Some((pool, _)) = exporters.get(id)
-                && !signals_contain(pool.info().signals, pipeline_id.signal)
-            {
-                error(
-                    format!("service.pipelines.{pipeline_id}.exporters[{i}]"),
-                    format!("exporter `{id}` does not handle {}", pipeline_id.signal),
-                );
+    for view in &views {
+        for (pipeline_id, pipeline) in view.pipelines {
+            for (i, id) in pipeline.exporters.iter().enumerate() {
+                if let Some((pool, _)) = exporters.get(&(view.scope.clone(), id.clone()))
+                    && !signals_contain(pool.info().signals, pipeline_id.signal)
+                {
+                    error(
+                        format!("{}.{pipeline_id}.exporters[{i}]", view.path),
+                        format!("exporter `{id}` does not handle {}", pipeline_id.signal),
+                    );
+                }
             }
         }
     }
+
+    // Authenticators read their files here, so a bad htpasswd refuses the config.
+    let mut auth: HashMap<String, HashMap<&'static str, Authenticator>> = HashMap::new();
+    for (id, receiver) in &config.receivers {
+        let ReceiverConfig::Otlp(otlp) = receiver else {
+            continue; // Native receivers take no requests to authenticate.
+        };
+        let protocols = [
+            (
+                "grpc",
+                otlp.protocols.grpc.as_ref().and_then(|g| g.auth.as_ref()),
+            ),
+            (
+                "http",
+                otlp.protocols.http.as_ref().and_then(|h| h.auth.as_ref()),
+            ),
+        ];
+        for (transport, settings) in protocols {
+            let Some(settings) = settings else { continue };
+            let Some(extension) = ComponentId::parse(&settings.authenticator)
+                .ok()
+                .and_then(|ext| config.extensions.get(&ext))
+            else {
+                continue;
+            };
+            match Authenticator::build(extension) {
+                Ok(Some(a)) => {
+                    auth.entry(id.to_string()).or_default().insert(transport, a);
+                }
+                // Refused at load (`check_auth_references`): not an authenticator.
+                Ok(None) => {}
+                Err(e) => error(
+                    format!("extensions.{}", settings.authenticator),
+                    e.to_string(),
+                ),
+            }
+        }
+    }
+    drop(views);
 
     if errors.is_empty() {
         Ok(Prepared {
             config,
             processors,
             exporters,
+            auth,
             plugins,
         })
     } else {
@@ -265,6 +365,7 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
         config,
         processors,
         exporters,
+        auth,
         ..
     } = prepared;
     let environment: Arc<str> = Arc::from(config.environment.as_str());
@@ -272,7 +373,7 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
 
     let mut exporter_handles = HashMap::new();
     let mut exporter_tasks = Vec::new();
-    for (id, (pool, spec)) in exporters {
+    for ((scope, id), (pool, spec)) in exporters {
         let destination = match spec {
             DestinationSpec::Stdout => Destination::Stdout,
             DestinationSpec::File(path) => match FileSink::shared(&path) {
@@ -289,105 +390,137 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
             },
         };
         let (handle, task) =
-            ExporterHandle::start(&id.to_string(), pool, destination, environment.clone());
-        exporter_handles.insert(id, handle);
+            ExporterHandle::start(&label(&scope, &id), pool, destination, environment.clone());
+        exporter_handles.insert((scope, id), handle);
         exporter_tasks.push(task);
     }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
 
-    let mut gates: HashMap<ComponentId, Arc<MemoryGate>> = HashMap::new();
-    let mut routes = Routes::default();
+    let mut gates: HashMap<Scoped, Arc<MemoryGate>> = HashMap::new();
+    let mut routes = Routes {
+        auth,
+        tenancy: Tenancy::new(
+            &config.tenancy,
+            (!config.tenants.is_empty()).then(|| config.tenants.keys().cloned().collect()),
+        ),
+        ..Routes::default()
+    };
     let mut batchers = Vec::new();
     let mut stateful = Vec::new();
-    for (pipeline_id, pipeline) in &config.pipelines {
-        let name: Arc<str> = Arc::from(pipeline_id.to_string());
-        let mut gate = None;
-        let mut head = Vec::new();
-        let mut tail = Vec::new();
-        let mut batch_config = None;
-        for id in &pipeline.processors {
-            match &config.processors[id] {
-                ProcessorConfig::MemoryLimiter(c) => {
-                    gate = Some(
-                        gates
-                            .entry(id.clone())
-                            .or_insert_with(|| MemoryGate::new(&id.to_string(), c))
-                            .clone(),
-                    );
-                }
-                ProcessorConfig::Batch(c) => batch_config = Some(c.clone()),
-                ProcessorConfig::Plugin { .. } => {
-                    let pool = processors[id].clone();
-                    // A stateful plugin gets instances of its own per tenant, not the pool's.
-                    let stateful = pool.is_stateful().then(|| {
-                        Arc::new(StatefulStage::new(
-                            &id.to_string(),
-                            name.clone(),
-                            pool.clone(),
-                        ))
-                    });
-                    let stage = PluginStage {
-                        id: id.to_string(),
-                        pool,
-                        stateful,
-                    };
-                    if batch_config.is_some() {
-                        tail.push(stage)
-                    } else {
-                        head.push(stage)
+    for view in scopes(&config) {
+        let mut table = Table::new();
+        for (pipeline_id, pipeline) in view.pipelines {
+            let name: Arc<str> = Arc::from(pipeline_id.to_string());
+            let scoped = |id: &ComponentId| (view.scope.clone(), id.clone());
+            let mut gate = None;
+            let mut head = Vec::new();
+            let mut tail = Vec::new();
+            let mut batch_config = None;
+            for id in &pipeline.processors {
+                match &config.processors[id] {
+                    ProcessorConfig::MemoryLimiter(c) => {
+                        gate = Some(
+                            gates
+                                .entry(scoped(id))
+                                .or_insert_with(|| MemoryGate::new(&label(&view.scope, id), c))
+                                .clone(),
+                        );
+                    }
+                    ProcessorConfig::Batch(c) => batch_config = Some(c.clone()),
+                    ProcessorConfig::Plugin { .. } => {
+                        let pool = processors[&scoped(id)].clone();
+                        // A stateful plugin gets instances of its own per
+                        // tenant, not the pool's.
+                        let stateful = pool.is_stateful().then(|| {
+                            Arc::new(StatefulStage::new(
+                                &label(&view.scope, id),
+                                name.clone(),
+                                pool.clone(),
+                            ))
+                        });
+                        let stage = PluginStage {
+                            id: label(&view.scope, id),
+                            pool,
+                            stateful,
+                        };
+                        if batch_config.is_some() {
+                            tail.push(stage)
+                        } else {
+                            head.push(stage)
+                        }
                     }
                 }
             }
-        }
-        let chain = |stages| Chain {
-            pipeline: name.clone(),
-            environment: environment.clone(),
-            stages,
-            error_mode: pipeline.error_mode,
-        };
-        let tail = Arc::new(Tail {
-            chain: chain(tail),
-            exporters: pipeline
-                .exporters
+            let chain = |stages| Chain {
+                pipeline: name.clone(),
+                environment: environment.clone(),
+                stages,
+                error_mode: pipeline.error_mode,
+            };
+            let tail = Arc::new(Tail {
+                chain: chain(tail),
+                exporters: pipeline
+                    .exporters
+                    .iter()
+                    .map(|id| exporter_handles[&scoped(id)].clone())
+                    .collect(),
+            });
+            let batcher = batch_config.map(|c| {
+                let (tx, rx) = mpsc::channel(1024);
+                batchers.push(tokio::spawn(batcher::run(
+                    c,
+                    name.clone(),
+                    rx,
+                    tail.clone(),
+                )));
+                tx
+            });
+            let running = Arc::new(Pipeline {
+                id: name.clone(),
+                gate,
+                head: chain(head),
+                batcher,
+                tail,
+            });
+            let tick_interval = running
+                .head
+                .stateful_stages()
                 .iter()
-                .map(|id| exporter_handles[id].clone())
-                .collect(),
-        });
-        let batcher = batch_config.map(|c| {
-            let (tx, rx) = mpsc::channel(1024);
-            batchers.push(tokio::spawn(batcher::run(
-                c,
-                name.clone(),
-                rx,
-                tail.clone(),
-            )));
-            tx
-        });
-        let running = Arc::new(Pipeline {
-            id: name.clone(),
-            gate,
-            head: chain(head),
-            batcher,
-            tail,
-        });
-        let tick_interval = running
-            .head
-            .stateful_stages()
-            .iter()
-            .chain(&running.tail.chain.stateful_stages())
-            .map(|(_, stage)| stage.tick_interval())
-            .min();
-        if let Some(interval) = tick_interval {
-            stateful.push(StatefulRun::start(&running, interval));
+                .chain(&running.tail.chain.stateful_stages())
+                .map(|(_, stage)| stage.tick_interval())
+                .min();
+            if let Some(interval) = tick_interval {
+                stateful.push(StatefulRun::start(&running, interval));
+            }
+            for receiver in &pipeline.receivers {
+                table
+                    .entry((receiver.to_string(), pipeline_id.signal))
+                    .or_default()
+                    .push(running.clone());
+            }
         }
-        for receiver in &pipeline.receivers {
-            routes
-                .table
-                .entry((receiver.to_string(), pipeline_id.signal))
-                .or_default()
-                .push(running.clone());
+        match view.scope {
+            None => routes.table = table,
+            Some(name) => {
+                let tenant = &config.tenants[&name];
+                let own = TenantRoutes {
+                    table,
+                    limiter: tenant.rate_limit.as_ref().map(RateLimiter::new),
+                    gate: tenant.memory_limit_mib.map(|mib| {
+                        MemoryGate::new(
+                            &format!("tenant {name}"),
+                            &crate::config::MemoryLimiterConfig {
+                                limit_mib: Some(mib),
+                                spike_limit_mib: Some(0),
+                                ..Default::default()
+                            },
+                        )
+                    }),
+                };
+                routes.tenants.insert(Arc::from(name.as_str()), own);
+            }
         }
     }
     Ok(Topology {

@@ -10,6 +10,8 @@ use super::server::ConnectionInfo;
 use super::status::{Outcome, Recorder, Rejection};
 use crate::Signal;
 use crate::pipeline::{Accepted, Ingest, IngestRequest};
+use crate::telemetry::{AuthFailureLabels, metrics};
+use crate::tenant::Principal;
 
 /// What a listener needs to export requests.
 #[derive(Clone)]
@@ -19,12 +21,50 @@ pub struct Exporter {
 }
 
 impl Exporter {
+    /// Checks the request's credentials (before its body is read) and
+    /// says who sent it. A failure is counted by reason and logged without
+    /// the credential; the caller records the request's outcome.
+    pub fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+        conn: &ConnectionInfo,
+    ) -> Result<Principal, Rejection> {
+        match self.ingest.authenticate(self.recorder.transport, headers) {
+            Ok(authenticated) => Ok(Principal {
+                cert: conn.client_identity.clone(),
+                user: authenticated.user,
+                headers: headers.clone(),
+            }),
+            Err(failure) => {
+                metrics()
+                    .receiver_auth_failures
+                    .get_or_create(&AuthFailureLabels {
+                        receiver: self.recorder.receiver.to_string(),
+                        transport: self.recorder.transport.into(),
+                        reason: failure.label().into(),
+                    })
+                    .inc();
+                tracing::debug!(
+                    receiver = &*self.recorder.receiver,
+                    transport = self.recorder.transport,
+                    peer = %conn.peer_addr,
+                    reason = failure.label(),
+                    "request not authenticated"
+                );
+                Err(Rejection::new(
+                    Outcome::Unauthenticated,
+                    failure.to_string(),
+                ))
+            }
+        }
+    }
+
     /// Validates `payload`, ingests it and records the outcome (exactly once).
     pub async fn export(
         &self,
         signal: Signal,
         payload: Bytes,
-        _conn: &ConnectionInfo,
+        principal: Principal,
     ) -> Result<Accepted, Rejection> {
         // An empty body is a valid request with nothing in it: nothing to ingest.
         if payload.is_empty() {
@@ -41,13 +81,15 @@ impl Exporter {
                 return Err(rejection);
             }
         };
-        // Tenant and metadata come from the connection in a later step; for now one tenant.
+        // The router finds the tenant from the principal (and the payload).
         let request = IngestRequest {
             signal,
             payload,
             items,
             tenant: Arc::from("default"),
             metadata: Vec::new(),
+            principal,
+            permits: Vec::new(),
         };
         let items = items as u64;
         match self.ingest.ingest(request).await {

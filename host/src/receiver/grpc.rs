@@ -19,6 +19,7 @@ use super::server::{ConnectionInfo, Handler};
 use super::status::{Outcome, Recorder, Rejection};
 use crate::Signal;
 use crate::pipeline::Accepted;
+use crate::tenant::Principal;
 
 /// gRPC paths of the OTLP services.
 const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -100,11 +101,21 @@ impl GrpcReceiver {
                 return rejection.to_grpc().into_http();
             }
         };
+        // Credentials before the message is read (UNAUTHENTICATED).
+        let principal = match self.exporter.authenticate(request.headers(), &conn) {
+            Ok(principal) => principal,
+            Err(rejection) => {
+                self.exporter
+                    .recorder
+                    .record(Some(signal), rejection.outcome, 0, 0);
+                return rejection.to_grpc().into_http();
+            }
+        };
         let exported = Arc::new(AtomicBool::new(false));
         let method = Export {
             receiver: self.clone(),
             signal,
-            conn,
+            principal: Some(principal),
             exported: exported.clone(),
         };
         // Framing, gzip, and the limit on the decompressed message are tonic's.
@@ -139,7 +150,7 @@ impl GrpcReceiver {
 struct Export {
     receiver: Arc<GrpcReceiver>,
     signal: Signal,
-    conn: Arc<ConnectionInfo>,
+    principal: Option<Principal>,
     exported: Arc<AtomicBool>,
 }
 
@@ -149,10 +160,11 @@ impl tonic::server::UnaryService<Bytes> for Export {
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         self.exported.store(true, Ordering::Release);
-        let (receiver, signal, conn) = (self.receiver.clone(), self.signal, self.conn.clone());
+        let (receiver, signal) = (self.receiver.clone(), self.signal);
+        let principal = self.principal.take().unwrap_or_default();
         Box::pin(async move {
             let payload = request.into_inner();
-            match receiver.exporter.export(signal, payload, &conn).await {
+            match receiver.exporter.export(signal, payload, principal).await {
                 Ok(accepted) => Ok(tonic::Response::new(response_bytes(signal, &accepted))),
                 Err(rejection) => Err(rejection.to_grpc()),
             }

@@ -94,6 +94,11 @@ impl HttpReceiver {
         let format = Format::from_headers(request.headers()).map_err(Early)?;
         // gzip, deflate or identity; anything else is a 400.
         let encoding = Encoding::from_headers(request.headers()).map_err(Early)?;
+        // Credentials before the body: an unauthenticated client costs no read (401).
+        let principal = self
+            .exporter
+            .authenticate(request.headers(), conn)
+            .map_err(Early)?;
         // The body, decompressed, within max_request_body_size (413 past it).
         let (parts, incoming) = request.into_parts();
         let bytes = body::read(incoming, &parts.headers, encoding, self.limit)
@@ -107,7 +112,7 @@ impl HttpReceiver {
         // Validate, ingest and count (recorded by the exporter).
         let accepted = self
             .exporter
-            .export(signal, payload, conn)
+            .export(signal, payload, principal)
             .await
             .map_err(Counted)?;
         Ok((signal, accepted))

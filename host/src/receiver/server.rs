@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 
 use super::tls::TlsReloader;
 use crate::telemetry::{ReceiverLabels, metrics};
+use crate::tenant::CertIdentity;
 
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +42,8 @@ pub struct ConnectionInfo {
     pub tls: bool,
     /// The client's certificate chain (leaf first) as DER, when it presented one (mTLS).
     pub client_certs: Option<Arc<[CertificateDer<'static>]>>,
+    /// The names in the client's leaf certificate, read once at the handshake.
+    pub client_identity: Option<Arc<CertIdentity>>,
 }
 
 /// A request handler: one per listener, called for each request with the
@@ -125,6 +128,7 @@ impl Connection {
                 local_addr,
                 tls: false,
                 client_certs: None,
+                client_identity: None,
             };
             return self.http(stream, info, stop).await;
         };
@@ -134,16 +138,22 @@ impl Connection {
             Ok(Err(e)) => return self.handshake_failed(peer_addr, &e.to_string()),
             Err(_) => return self.handshake_failed(peer_addr, "timed out"),
         };
-        let client_certs = stream
+        let client_certs: Option<Arc<[CertificateDer<'static>]>> = stream
             .get_ref()
             .1
             .peer_certificates()
             .map(|chain| chain.iter().map(|c| c.clone().into_owned()).collect());
+        let client_identity = client_certs
+            .as_ref()
+            .and_then(|chain| chain.first())
+            .and_then(|leaf| CertIdentity::from_der(leaf))
+            .map(Arc::new);
         let info = ConnectionInfo {
             peer_addr,
             local_addr,
             tls: true,
             client_certs,
+            client_identity,
         };
         self.http(stream, info, stop).await
     }

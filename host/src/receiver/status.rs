@@ -14,6 +14,8 @@
 //! | unknown path / method    | 404  | UNIMPLEMENTED        | `not_found`              |
 //! | `Refusal::NotConsumed`   | 404  | UNIMPLEMENTED        | `not_found`              |
 //! | wrong HTTP method        | 405  | —                    | `method_not_allowed`     |
+//! | missing/wrong credential | 401  | UNAUTHENTICATED      | `unauthenticated`        |
+//! | `Refusal::Forbidden`     | 403  | PERMISSION_DENIED    | `forbidden`              |
 
 use std::time::Duration;
 
@@ -39,6 +41,8 @@ pub enum Outcome {
     Unavailable,
     NotFound,
     MethodNotAllowed,
+    Unauthenticated,
+    Forbidden,
 }
 
 impl Outcome {
@@ -54,6 +58,8 @@ impl Outcome {
             Outcome::Unavailable => "unavailable",
             Outcome::NotFound => "not_found",
             Outcome::MethodNotAllowed => "method_not_allowed",
+            Outcome::Unauthenticated => "unauthenticated",
+            Outcome::Forbidden => "forbidden",
         }
     }
 
@@ -69,6 +75,8 @@ impl Outcome {
             Outcome::Unavailable => S::SERVICE_UNAVAILABLE,
             Outcome::NotFound => S::NOT_FOUND,
             Outcome::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
+            Outcome::Unauthenticated => S::UNAUTHORIZED,
+            Outcome::Forbidden => S::FORBIDDEN,
         }
     }
 
@@ -82,6 +90,8 @@ impl Outcome {
             Outcome::TooLarge | Outcome::Exhausted => Code::ResourceExhausted,
             Outcome::Unavailable => Code::Unavailable,
             Outcome::NotFound => Code::Unimplemented,
+            Outcome::Unauthenticated => Code::Unauthenticated,
+            Outcome::Forbidden => Code::PermissionDenied,
         }
     }
 }
@@ -140,6 +150,7 @@ impl From<Refusal> for Rejection {
             },
             Refusal::Invalid(reason) => Rejection::new(Outcome::Invalid, reason),
             Refusal::NotConsumed(reason) => Rejection::new(Outcome::NotFound, reason),
+            Refusal::Forbidden(reason) => Rejection::new(Outcome::Forbidden, reason),
             Refusal::Unavailable(reason) => Rejection {
                 outcome: Outcome::Unavailable,
                 message: reason,

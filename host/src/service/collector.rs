@@ -14,8 +14,7 @@ use tokio::task::JoinSet;
 
 use super::receivers::Receivers;
 use super::{ConfigSource, DRAIN_DEADLINE, ReloadRequest, ServiceError};
-use crate::config::extensions::ExtensionConfig;
-use crate::config::{ComponentId, Config, ReceiverConfig};
+use crate::config::{ComponentId, Config, ExtensionConfig, ReceiverConfig};
 use crate::pipeline::{self, LoadedPlugin, Router, Routes, Tasks};
 use crate::plugin::{PluginEngine, PluginSource};
 use crate::telemetry::health::{self, Health};
@@ -66,7 +65,7 @@ impl Collector {
             tracing::info!(transport = "telemetry", address = %bound, "listening");
         }
         let health = Health::new();
-        for (id, extension) in &config.extensions {
+        for (id, extension) in config.enabled_extensions() {
             if let ExtensionConfig::HealthCheck(check) = extension {
                 let bound = health::start(check, health.clone(), stop_telemetry.subscribe())
                     .await
@@ -183,6 +182,14 @@ impl Collector {
                 paths.extend(tls.client_ca_file.clone());
             }
         }
+        // Authenticators' files: a changed htpasswd or token file takes effect without a restart.
+        for extension in self.config.extensions.values() {
+            match extension {
+                ExtensionConfig::BasicAuth(c) => paths.extend(c.htpasswd.file.clone()),
+                ExtensionConfig::BearerTokenAuth(c) => paths.extend(c.filename.clone()),
+                ExtensionConfig::HealthCheck(_) | ExtensionConfig::FileStorage(_) => {}
+            }
+        }
         paths.sort();
         paths.dedup();
         paths
@@ -217,11 +224,12 @@ async fn drain(routes: std::sync::Arc<Routes>, tasks: Option<Tasks>) {
     }
 }
 
-/// The receivers some pipeline uses, with their settings.
+/// The receivers some pipeline (of the service or a tenant) uses, with their settings.
 fn wanted_receivers(config: &Config) -> BTreeMap<ComponentId, ReceiverConfig> {
     config
         .pipelines
         .values()
+        .chain(config.tenants.values().flat_map(|t| t.pipelines.values()))
         .flat_map(|p| p.receivers.iter())
         .map(|id| (id.clone(), config.receivers[id].clone()))
         .collect()

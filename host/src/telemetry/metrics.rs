@@ -64,6 +64,33 @@ pub struct PluginCounterLabels {
     pub name: String,
 }
 
+/// Labels of a failed authentication.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthFailureLabels {
+    pub receiver: String,
+    pub transport: String,
+    /// `missing`, `malformed` or `invalid`.
+    pub reason: String,
+}
+
+/// Labels of a tenant's requests and items.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantLabels {
+    pub tenant: String,
+    pub signal: String,
+    /// `accepted`, `rate_limited`, `memory` (the tenant's budget),
+    /// `refused` (a pipeline refused it).
+    pub outcome: String,
+}
+
+/// Labels of a tenant's exported items.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantExportLabels {
+    pub tenant: String,
+    pub exporter: String,
+    pub signal: String,
+}
+
 /// Labels naming the active configuration.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ConfigLabels {
@@ -108,6 +135,16 @@ pub struct Metrics {
     pub exporter_failed_items: Family<ExporterLabels, Counter>,
     /// Delivery attempts that failed and were retried.
     pub exporter_retries: Family<ExporterLabels, Counter>,
+    /// Requests refused for missing or wrong credentials, by reason.
+    pub receiver_auth_failures: Family<AuthFailureLabels, Counter>,
+    /// Requests per tenant, by outcome.
+    pub tenant_requests: Family<TenantLabels, Counter>,
+    /// Items per tenant, by outcome.
+    pub tenant_items: Family<TenantLabels, Counter>,
+    /// Requests refused because no accepted tenant was found (`tenancy.unknown: refuse`).
+    pub tenant_unidentified_requests: Counter,
+    /// Items an exporter delivered, per tenant.
+    pub tenant_exported_items: Family<TenantExportLabels, Counter>,
     /// Reloads that swapped in a new configuration.
     pub config_reload_success: Counter,
     /// Reloads refused (bad YAML, invalid config, a plugin that fails to
@@ -137,6 +174,11 @@ impl Metrics {
             exporter_sent_items: Family::default(),
             exporter_failed_items: Family::default(),
             exporter_retries: Family::default(),
+            receiver_auth_failures: Family::default(),
+            tenant_requests: Family::default(),
+            tenant_items: Family::default(),
+            tenant_unidentified_requests: Counter::default(),
+            tenant_exported_items: Family::default(),
             config_reload_success: Counter::default(),
             config_reload_failures: Counter::default(),
             config_info: Family::default(),
@@ -221,6 +263,31 @@ impl Metrics {
             "weir_exporter_retries",
             "Failed delivery attempts that were retried",
             m.exporter_retries.clone(),
+        );
+        registry.register(
+            "weir_receiver_auth_failures",
+            "Requests refused for missing, malformed or wrong credentials",
+            m.receiver_auth_failures.clone(),
+        );
+        registry.register(
+            "weir_tenant_requests",
+            "Requests per tenant, by outcome",
+            m.tenant_requests.clone(),
+        );
+        registry.register(
+            "weir_tenant_items",
+            "Items per tenant, by outcome",
+            m.tenant_items.clone(),
+        );
+        registry.register(
+            "weir_tenant_unidentified_requests",
+            "Requests refused because no accepted tenant was found",
+            m.tenant_unidentified_requests.clone(),
+        );
+        registry.register(
+            "weir_tenant_exported_items",
+            "Items delivered by an exporter, per tenant",
+            m.tenant_exported_items.clone(),
         );
         registry.register(
             "weir_config_reload_success",

@@ -10,6 +10,6 @@ mod metrics;
 pub mod server;
 
 pub use metrics::{
-    ComponentLabels, ConfigLabels, ExporterLabels, Metrics, PluginCallLabels, PluginCounterLabels,
-    ReceiverLabels, RequestLabels, metrics,
+    AuthFailureLabels, ComponentLabels, ConfigLabels, ExporterLabels, Metrics, PluginCallLabels,
+    PluginCounterLabels, ReceiverLabels, RequestLabels, TenantExportLabels, TenantLabels, metrics,
 };

@@ -3,7 +3,7 @@ client side), so tests can post malformed or oversized OTLP messages with
 a real gRPC client. Prints `OK <response bytes>` or `<STATUS_CODE> <details>`
 and, for RESOURCE_EXHAUSTED, whether a RetryInfo detail came back.
 
-usage: grpc_raw.py HOST:PORT METHOD_PATH (--hex HEX | --file PATH | --repeat BYTE:COUNT) [--gzip]
+usage: grpc_raw.py HOST:PORT METHOD_PATH (--hex HEX | --file PATH | --repeat BYTE:COUNT) [--gzip] [--header KEY=VALUE ...]
 """
 
 import argparse
@@ -20,6 +20,7 @@ def main():
     parser.add_argument("--file")
     parser.add_argument("--repeat", help="BYTE:COUNT, e.g. 0a:100")
     parser.add_argument("--gzip", action="store_true")
+    parser.add_argument("--header", action="append", default=[], help="KEY=VALUE request metadata")
     args = parser.parse_args()
     if args.hex is not None:
         body = bytes.fromhex(args.hex)
@@ -35,7 +36,8 @@ def main():
     with grpc.insecure_channel(args.target, options=options, compression=compression) as channel:
         call = channel.unary_unary(args.method, request_serializer=None, response_deserializer=None)
         try:
-            response = call(body, timeout=30)
+            metadata = [tuple(h.split("=", 1)) for h in args.header]
+            response = call(body, timeout=30, metadata=metadata)
             print("OK", response.hex())
         except grpc.RpcError as e:
             retry = ""

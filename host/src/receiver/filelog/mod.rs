@@ -256,6 +256,8 @@ impl Tailer {
                 items,
                 tenant: Arc::from("default"),
                 metadata: Vec::new(),
+                principal: Default::default(),
+                permits: Vec::new(),
             })
             .await;
         let labels = ReceiverLabels {

@@ -126,6 +126,8 @@ async fn deliver(receiver: &str, ingest: &dyn Ingest, request: ExportMetricsServ
             items,
             tenant: Arc::from("default"),
             metadata: Vec::new(),
+            principal: Default::default(),
+            permits: Vec::new(),
         })
         .await;
     let m = metrics();

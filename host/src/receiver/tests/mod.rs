@@ -85,6 +85,7 @@ pub fn config(limit: u64, tls: Option<TlsServerConfig>) -> OtlpReceiverConfig {
                 tls: tls.clone(),
                 max_recv_msg_size_mib: None,
                 include_metadata: false,
+                auth: None,
             }),
             http: Some(HttpServerConfig {
                 endpoint: "127.0.0.1:0".into(),
