@@ -19,6 +19,7 @@ exporters:
   debug:
 service:
   extensions: [health_check]
+  telemetry: {metrics: {address: "127.0.0.1:0"}}
   pipelines:
     traces: {receivers: [otlp], exporters: [debug]}
 "#;
