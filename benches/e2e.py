@@ -146,7 +146,7 @@ def children_cpu():
 class Bench:
     def __init__(self, opts):
         self.o = opts
-        bin_dir = Path(opts.target_dir) / "release"
+        bin_dir = Path(opts.target_dir) / opts.profile
         self.weir = str(bin_dir / "weir")
         self.loadgen = str(bin_dir / "weir-loadgen")
         self.work = Path(tempfile.mkdtemp(prefix="weir-e2e-"))
@@ -354,6 +354,7 @@ def markdown(opts, results, steady, exporter, command):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target-dir", default=os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")))
+    ap.add_argument("--profile", default="release", help="the build profile's folder in the target dir")
     ap.add_argument("--pipelines", default=",".join(PIPELINES), help="comma-separated, from: " + ", ".join(PIPELINES))
     ap.add_argument("--tls", default=",".join(TLS_MODES), help="plain,mtls")
     ap.add_argument("--count", type=int, default=2_000_000, help="spans per throughput run")

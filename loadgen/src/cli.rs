@@ -99,6 +99,10 @@ pub struct Args {
     /// or lost to a connection error, up to this many times.
     #[arg(long, default_value_t = 0)]
     pub retries: u32,
+    /// The `loadgen.id` of the first item (ids count up from it), so that
+    /// several runs can feed one sink without their ids colliding.
+    #[arg(long, default_value_t = 0)]
+    pub first_id: u64,
     /// Do not stamp `loadgen.id` / `loadgen.sent_ns` on the items.
     #[arg(long)]
     pub no_stamp: bool,
@@ -275,6 +279,7 @@ async fn run_generator(args: &Args) -> anyhow::Result<Report> {
         connections: args.connections,
         retries: args.retries,
         stamp: !args.no_stamp,
+        first_id: args.first_id,
     };
     crate::generator::run(plan).await
 }

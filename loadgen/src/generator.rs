@@ -43,6 +43,8 @@ pub struct Plan {
     pub retries: u32,
     /// Stamp `loadgen.id` / `loadgen.sent_ns` on every item.
     pub stamp: bool,
+    /// The id of the first item (so several runs can feed one sink).
+    pub first_id: u64,
 }
 
 /// What a run did.
@@ -160,15 +162,15 @@ async fn worker(
     let mut broken = false;
     loop {
         let k = next.fetch_add(1, Ordering::Relaxed);
-        let first_id = k * batch;
+        let offset = k * batch;
         let items = match plan.limit {
-            Limit::Items(total) if first_id >= total => break,
-            Limit::Items(total) => (total - first_id).min(batch),
+            Limit::Items(total) if offset >= total => break,
+            Limit::Items(total) => (total - offset).min(batch),
             Limit::Duration(d) if start.elapsed() >= d => break,
             Limit::Duration(_) => batch,
         };
         if let Some(rate) = plan.rate {
-            let due = start + Duration::from_secs_f64(first_id as f64 / rate);
+            let due = start + Duration::from_secs_f64(offset as f64 / rate);
             if let Limit::Duration(d) = plan.limit
                 && due >= start + d
             {
@@ -181,7 +183,8 @@ async fn worker(
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64);
             let signal = plan.target.signal;
-            match stamp_request(signal, &plan.template, items as usize, first_id, sent_ns) {
+            let id = plan.first_id + offset;
+            match stamp_request(signal, &plan.template, items as usize, id, sent_ns) {
                 Ok((bytes, _)) => Bytes::from(bytes),
                 Err(e) => {
                     *tally.errors.entry(format!("template: {e}")).or_default() += 1;

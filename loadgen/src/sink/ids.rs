@@ -71,7 +71,7 @@ impl IdSet {
             .take(full_words)
             .map(|w| u64::from(w.count_ones()))
             .sum();
-        if end % 64 != 0
+        if !end.is_multiple_of(64)
             && let Some(w) = self.words.get(full_words)
         {
             seen += u64::from((w & ((1u64 << (end % 64)) - 1)).count_ones());
