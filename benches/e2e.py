@@ -208,7 +208,8 @@ class Bench:
         exporter = self.exporter
         ok, why = self.validate(self.config(pipeline, tls, exporter, "127.0.0.1:9"), f"check-{name}")
         if not ok:
-            return {"name": name, "skipped": why.splitlines()[0] if why else "invalid config", "detail": why}
+            first = why.splitlines()[0] if why else "invalid config"
+            return {"name": name, "skipped": re.sub(r"^\S+\.yaml:\d+: ", "", first), "detail": why}
         expect = count
         sink_args = [self.loadgen, "--sink", "--json", "--expect", str(expect),
                      "--idle-exit", str(self.o.idle_exit)]
@@ -230,7 +231,7 @@ class Bench:
         try:
             weir.wait_line(r" ready", 180)
             transport = "http" if self.o.protocol == "http" else "grpc"
-            line = next(l for l in weir.lines if "listening" in l and f"transport={transport}" in l)
+            line = next(l for l in weir.lines if "listening" in l and re.search(f'transport="?{transport}"?', l))
             target = re.search(r"address=(\S+)", line).group(1)
             gen_args = [self.loadgen, "--target", target, "--json", f"--{self.o.protocol}",
                         "--batch", str(self.o.batch), "--connections", str(self.o.connections),

@@ -3,7 +3,7 @@
 //! reading that FIFO: every stamped span arrives exactly once, tagged.
 //!
 //! Needs `weir` built beside this test (`cargo test --workspace` builds it;
-//! alone: `cargo build -p weir` first).
+//! alone: `cargo build -p weir` first), or its path in `WEIR_BIN`.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -13,8 +13,11 @@ use std::time::Duration;
 
 const LOADGEN: &str = env!("CARGO_BIN_EXE_weir-loadgen");
 
-/// `target/<profile>/weir`, next to this test's `deps/` folder.
+/// `$WEIR_BIN`, else `target/<profile>/weir`, next to this test's `deps/` folder.
 fn weir_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("WEIR_BIN") {
+        return PathBuf::from(path);
+    }
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
     let weir = profile_dir.join("weir");
@@ -113,9 +116,9 @@ service:
             .split_whitespace()
             .find_map(|w| w.strip_prefix("address="))
             .map(str::to_owned);
-        if line.contains("transport=grpc") {
+        if line.contains("transport=\"grpc\"") {
             grpc = address;
-        } else if line.contains("transport=http") {
+        } else if line.contains("transport=\"http\"") {
             http = address;
         }
         if line.contains(" ready") {
