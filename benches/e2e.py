@@ -72,6 +72,9 @@ PIPELINES = {
 
 TLS_MODES = ["plain", "mtls"]
 
+# Everything after this line in RESULTS.md is kept when the tables are rewritten.
+NOTES_MARKER = "<!-- notes: kept by benches/e2e.py -->"
+
 
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
@@ -389,7 +392,11 @@ def main():
         log(json.dumps(steady))
     command = opts.command or "benches/e2e.sh " + " ".join(sys.argv[1:])
     report = markdown(opts, results, steady, bench.exporter, command.strip())
-    Path(opts.out).write_text(report)
+    # Notes written by hand below the marker survive a re-run.
+    out = Path(opts.out)
+    if out.exists() and NOTES_MARKER in out.read_text():
+        report += "\n" + NOTES_MARKER + out.read_text().split(NOTES_MARKER, 1)[1]
+    out.write_text(report)
     (Path(opts.out).with_suffix(".json")).write_text(json.dumps({"results": results, "steady": steady}, indent=2))
     print(report)
     shutil.rmtree(bench.work, ignore_errors=True)
