@@ -297,7 +297,8 @@ def markdown(opts, results, steady, exporter, command):
         "",
         f"Path: `weir-loadgen` → weir (OTLP/{opts.protocol.upper() if opts.protocol == 'http' else 'gRPC'}, "
         f"{opts.batch}-span requests, {opts.attributes} attributes per span, {opts.connections} connections, "
-        f"as fast as accepted) → exporter `{exporter}` → `weir-loadgen --sink`.",
+        f"{f'{opts.rate:,.0f} spans/s' if opts.rate else 'as fast as accepted'}) → exporter `{exporter}` → "
+        "`weir-loadgen --sink`.",
         "",
         "| pipeline | TLS | spans delivered / sent | missing | dup | refused | wall s | spans/s (e2e) "
         "| weir CPU s | spans/s per weir core | weir CPU s per M spans | peak RSS MiB | p50 ms | p99 ms |",
@@ -367,6 +368,8 @@ def main():
     ap.add_argument("--attributes", type=int, default=10)
     ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--exporter", choices=["auto", "otlphttp", "otlp", "file"], default="auto")
+    ap.add_argument("--rate", type=float, default=None,
+                    help="spans/s of the pipeline runs (default: as fast as accepted)")
     ap.add_argument("--steady-rate", type=float, default=10_000, help="spans/s of the steady mTLS run (0: none)")
     ap.add_argument("--steady-seconds", type=float, default=30)
     ap.add_argument("--idle-exit", type=float, default=15, help="sink gives up after this long without spans")
@@ -381,7 +384,7 @@ def main():
     for pipeline in opts.pipelines.split(","):
         for tls in opts.tls.split(","):
             log(f"--- {pipeline} / {tls}")
-            r = bench.run(pipeline, tls, opts.count)
+            r = bench.run(pipeline, tls, opts.count, rate=opts.rate)
             log(json.dumps(r))
             results.append(r)
     steady = None
