@@ -46,12 +46,15 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
+/// Whether a key path holds for something (here: came from the overlay).
+type PathTest<'a> = dyn Fn(&str) -> bool + 'a;
+
 /// Collects errors against one file.
 pub struct Errors<'a> {
     file: &'a Path,
     lines: &'a dyn Fn(&str) -> Option<usize>,
     /// The environment's overlay file, and which key paths came from it.
-    overlay: Option<(&'a Path, &'a dyn Fn(&str) -> bool)>,
+    overlay: Option<(&'a Path, &'a PathTest<'a>)>,
     pub list: Vec<ConfigError>,
 }
 
@@ -66,11 +69,7 @@ impl<'a> Errors<'a> {
     }
 
     /// Errors at paths for which `from_overlay` holds name `overlay_file`.
-    pub fn with_overlay(
-        mut self,
-        overlay_file: &'a Path,
-        from_overlay: &'a dyn Fn(&str) -> bool,
-    ) -> Self {
+    pub fn with_overlay(mut self, overlay_file: &'a Path, from_overlay: &'a PathTest<'a>) -> Self {
         self.overlay = Some((overlay_file, from_overlay));
         self
     }

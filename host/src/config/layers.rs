@@ -115,8 +115,8 @@ mod tests {
                 "service": {"pipelines": {"traces": {"processors": ["sampler"]}}}
             })
         );
-        assert!(base.from_overlay("processors.sampler.percent"));
-        assert!(!base.from_overlay("processors.batch.timeout"));
+        assert!(base.is_from_overlay("processors.sampler.percent"));
+        assert!(!base.is_from_overlay("processors.batch.timeout"));
         assert_eq!(base.line_of("processors.sampler.percent"), Some(2));
     }
 

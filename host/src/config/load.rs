@@ -58,7 +58,7 @@ pub fn load_layers(
         layers::merge(&mut root, top);
     }
     let lines = |path: &str| root.line_of(path);
-    let from_overlay = |path: &str| root.from_overlay(path);
+    let from_overlay = |path: &str| root.is_from_overlay(path);
     let mut errors = Errors::new(file, &lines);
     if let Some((_, overlay_file)) = overlay {
         errors = errors.with_overlay(overlay_file, &from_overlay);

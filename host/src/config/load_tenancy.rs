@@ -4,15 +4,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::auth::{BasicAuthConfig, BearerTokenAuthConfig};
-use super::extensions::{ExtensionConfig, FileStorageConfig, HealthCheckConfig};
 use super::error::Errors;
+use super::extensions::{ExtensionConfig, FileStorageConfig, HealthCheckConfig};
 use super::load::{entries, typed};
 use super::model::{ComponentId, Config, PipelineConfig, PipelineId, ReceiverConfig};
 use super::tenancy::{PluginLimitOverrides, RateLimitConfig, TenantConfig};
 use super::tree::{Node, Value};
 
 /// Extension types Weir knows.
-const EXTENSION_TYPES: &[&str] = &["basicauth", "bearertokenauth", "health_check", "file_storage"];
+const EXTENSION_TYPES: &[&str] = &[
+    "basicauth",
+    "bearertokenauth",
+    "health_check",
+    "file_storage",
+];
 
 /// `extensions:`.
 pub(super) fn extensions(
@@ -232,7 +237,10 @@ pub(super) fn check_auth_references(config: &Config, errors: &mut Errors) {
                         ExtensionConfig::BasicAuth(_) | ExtensionConfig::BearerTokenAuth(_)
                     ) =>
                 {
-                    errors.add(at, format!("`{ext}` is not an authenticator (basicauth or bearertokenauth)"))
+                    errors.add(
+                        at,
+                        format!("`{ext}` is not an authenticator (basicauth or bearertokenauth)"),
+                    )
                 }
                 Ok(_) => {}
                 Err(message) => errors.add(at, message),

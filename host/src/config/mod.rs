@@ -18,8 +18,8 @@ pub mod tenancy;
 mod tree;
 pub mod units;
 
-pub use extensions::ExtensionConfig;
 pub use error::{ConfigError, ConfigErrors};
+pub use extensions::ExtensionConfig;
 pub use load::{DEFAULT_CONFIG, load_layers, load_str};
 pub use model::*;
 pub use tenancy::{TenancyConfig, TenantConfig};

@@ -61,7 +61,7 @@ impl Node {
 
     /// Whether the node at `path` (or the deepest one on the way) came from
     /// the environment's overlay file.
-    pub fn from_overlay(&self, path: &str) -> bool {
+    pub fn is_from_overlay(&self, path: &str) -> bool {
         self.node_at(path).overlay
     }
 

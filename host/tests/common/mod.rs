@@ -47,9 +47,16 @@ impl Weir {
 
     /// Runs `weir ARGS` in `dir` until it logs `ready`.
     pub fn start_with(dir: &Path, args: &[&str]) -> Weir {
+        Weir::start_with_env(dir, args, &[])
+    }
+
+    /// Runs `weir ARGS` in `dir` with extra environment variables until it
+    /// logs `ready`.
+    pub fn start_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Weir {
         let mut child = Command::new(WEIR)
             .args(args)
             .current_dir(dir)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -325,10 +325,11 @@ fn read_records(
         Some((since, len)) if len == rest => now.duration_since(since) >= flush_after,
         _ => false,
     };
-    tracked.waiting = (rest > 0).then(|| match tracked.waiting {
-        Some((since, len)) if len == rest => (since, len),
-        _ => (now, rest),
-    });
+    tracked.waiting = match tracked.waiting {
+        _ if rest == 0 => None,
+        Some((since, len)) if len == rest => Some((since, len)),
+        _ => Some((now, rest)),
+    };
     let split = if flush && rest > 0 {
         tracked.waiting = None;
         splitter.split(&buf, true)
