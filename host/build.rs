@@ -7,7 +7,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Plugins the host embeds or its tests load.
-const PLUGINS: &[&str] = &["attributes", "debug", "file", "chaos", "stamp_a", "stamp_b"];
+const PLUGINS: &[&str] = &[
+    "attributes",
+    "debug",
+    "file",
+    "otlp",
+    "otlphttp",
+    "loki",
+    "prometheusremotewrite",
+    "chaos",
+    "stamp_a",
+    "stamp_b",
+];
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {

@@ -13,7 +13,7 @@ use wasmtime::component::Component;
 
 use super::batcher;
 use super::chain::{Chain, PluginStage};
-use super::exporter::ExporterHandle;
+use super::exporter::{DeliverySettings, ExporterHandle};
 use super::memory::MemoryGate;
 use super::pipeline::Pipeline;
 use super::router::Routes;
@@ -23,7 +23,7 @@ use crate::plugin::{
     Destination as PluginDestination, ExporterPool, PluginEngine, PluginSource, ProcessorPool,
     builtin_bytes,
 };
-use crate::transport::{Destination, FileSink};
+use crate::transport::{Destination, FileSink, NetworkExporterConfig, NetworkSink};
 
 /// A compiled plugin, for the start-up (and reload) report.
 #[derive(Debug, Clone)]
@@ -50,6 +50,8 @@ pub struct Prepared {
 enum DestinationSpec {
     Stdout,
     File(PathBuf),
+    /// The sink is built while preparing, so TLS files are checked by `weir validate`.
+    Network(Arc<NetworkSink>, DeliverySettings),
 }
 
 /// Running pipelines: the routing table and the tasks to wait for on shutdown.
@@ -199,12 +201,21 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                 }
             },
             PluginDestination::Network => {
-                error(
-                    format!("exporters.{id}"),
-                    "this exporter sends to the network, which this version of weir cannot do yet"
-                        .into(),
-                );
-                continue;
+                let sink = NetworkExporterConfig::from_block(&exporter.config).and_then(|c| {
+                    let sink = NetworkSink::new(&c).map_err(|e| e.to_string())?;
+                    let settings = DeliverySettings {
+                        queue: c.sending_queue,
+                        retry: c.retry_on_failure,
+                    };
+                    Ok((sink, settings))
+                });
+                match sink {
+                    Ok((sink, settings)) => DestinationSpec::Network(Arc::new(sink), settings),
+                    Err(message) => {
+                        error(format!("exporters.{id}"), message);
+                        continue;
+                    }
+                }
             }
         };
         exporters.insert(id, (pool, destination));
@@ -258,10 +269,11 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
     let mut exporter_handles = HashMap::new();
     let mut exporter_tasks = Vec::new();
     for (id, (pool, spec)) in exporters {
-        let destination = match spec {
-            DestinationSpec::Stdout => Destination::Stdout,
+        let (destination, settings) = match spec {
+            DestinationSpec::Stdout => (Destination::Stdout, DeliverySettings::local()),
+            DestinationSpec::Network(sink, settings) => (Destination::Network(sink), settings),
             DestinationSpec::File(path) => match FileSink::shared(&path) {
-                Ok(sink) => Destination::File(sink),
+                Ok(sink) => (Destination::File(sink), DeliverySettings::local()),
                 Err(e) => {
                     errors.push(ConfigError {
                         file: config.file.clone(),
@@ -273,8 +285,13 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                 }
             },
         };
-        let (handle, task) =
-            ExporterHandle::start(&id.to_string(), pool, destination, environment.clone());
+        let (handle, task) = ExporterHandle::start(
+            &id.to_string(),
+            pool,
+            destination,
+            settings,
+            environment.clone(),
+        );
         exporter_handles.insert(id, handle);
         exporter_tasks.push(task);
     }

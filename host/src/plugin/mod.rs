@@ -19,4 +19,4 @@ pub use pool::{CallContext, ExporterPool, ProcessorPool};
 pub use registry::{BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginSource, builtin_bytes};
 
 /// What an exporter plugin declares once configured.
-pub use bindings::types::{Destination, ExporterInfo, ProcessorInfo, Signals};
+pub use bindings::types::{Destination, ExporterInfo, Outgoing, ProcessorInfo, Signals};

@@ -9,6 +9,6 @@ mod metrics;
 pub mod server;
 
 pub use metrics::{
-    ComponentLabels, ConfigLabels, ExporterLabels, Metrics, PluginCallLabels, PluginCounterLabels,
-    ReceiverLabels, RequestLabels, metrics,
+    ComponentLabels, ConfigLabels, ExporterLabels, ExporterQueueLabels, Metrics, PluginCallLabels,
+    PluginCounterLabels, ReceiverLabels, RequestLabels, metrics,
 };
