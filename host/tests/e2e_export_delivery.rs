@@ -30,6 +30,7 @@ fn logs(first: i64, count: i64) -> Vec<u8> {
                 value: Some(AnyValue {
                     value: Some(any_value::Value::IntValue(seq)),
                 }),
+                ..Default::default()
             }],
             ..Default::default()
         })

@@ -193,7 +193,10 @@ service:
             http::Version::HTTP_2,
             "TLS offers h2 through ALPN"
         );
-        for (labels, lines) in check(&r, AUTH, "acme").unwrap() {
+        for (mut labels, lines) in check(&r, AUTH, "acme").unwrap() {
+            // The SDK sets service.instance.id (a fresh UUID): `instance`.
+            let instance = labels.remove("instance").unwrap_or_default();
+            assert_eq!(instance.len(), 36, "instance: {instance:?}");
             let want: BTreeMap<String, String> = [
                 ("env", "test"),
                 ("exporter", "OTLP"),

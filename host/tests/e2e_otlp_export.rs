@@ -96,6 +96,7 @@ exporters:
   file/grpc: {{path: via_grpc.json}}
   file/http: {{path: via_http.json}}
 service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
   pipelines:
 {pipelines}"#,
             c("server.crt"),
@@ -201,6 +202,7 @@ receivers:
 exporters:
   debug: {{}}
 service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
   pipelines:
     logs: {{receivers: [otlp], exporters: [debug]}}
 "#
