@@ -71,12 +71,11 @@ fn parse_labels(text: &str) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
+/// A stream's labels and its lines.
+type DecodedStream = (BTreeMap<String, String>, Vec<String>);
+
 /// What a real Loki would refuse, or the decoded push.
-fn check(
-    r: &Received,
-    auth: &str,
-    tenant: &str,
-) -> Result<Vec<(BTreeMap<String, String>, Vec<String>)>, String> {
+fn check(r: &Received, auth: &str, tenant: &str) -> Result<Vec<DecodedStream>, String> {
     if r.path != "/loki/api/v1/push" {
         return Err(format!("404 {}", r.path));
     }

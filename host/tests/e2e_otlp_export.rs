@@ -193,20 +193,18 @@ fn a_client_without_the_servers_ca_is_refused_and_retried_not_lost() {
     generate_certs(dir.path(), "weir-a");
     let target = Weir::start(
         dir.path(),
-        &format!(
-            r#"
+        r#"
 receivers:
   otlp:
     protocols:
-      grpc: {{endpoint: 127.0.0.1:0, tls: {{cert_file: server.crt, key_file: server.key}}}}
+      grpc: {endpoint: 127.0.0.1:0, tls: {cert_file: server.crt, key_file: server.key}}
 exporters:
-  debug: {{}}
+  debug: {}
 service:
-  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  telemetry: {metrics: {address: 127.0.0.1:0}}
   pipelines:
-    logs: {{receivers: [otlp], exporters: [debug]}}
-"#
-        ),
+    logs: {receivers: [otlp], exporters: [debug]}
+"#,
     );
     let source_dir = dir.path().join("a");
     std::fs::create_dir_all(&source_dir).unwrap();

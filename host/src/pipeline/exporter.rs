@@ -63,7 +63,7 @@ impl ExporterHandle {
         settings: DeliverySettings,
         environment: Arc<str>,
     ) -> (Arc<Self>, JoinHandle<()>) {
-        let queue = SendingQueue::new(id, &settings.queue);
+        let queue = SendingQueue::open(id, &settings.queue);
         let worker = Arc::new(Worker {
             id: id.to_string(),
             pool,

@@ -64,7 +64,8 @@ impl QueueSender {
 }
 
 impl SendingQueue {
-    pub fn new(id: &str, config: &QueueConfig) -> QueueSender {
+    /// A queue and the sender the pipelines feed it through.
+    pub fn open(id: &str, config: &QueueConfig) -> QueueSender {
         let (tx, rx) = mpsc::unbounded_channel();
         // Without a queue, each consumer still holds the request it sends.
         let (capacity, sizer) = if config.enabled {
@@ -163,7 +164,7 @@ mod tests {
     }
 
     fn queue(size: usize, sizer: Sizer, block: bool) -> QueueSender {
-        SendingQueue::new(
+        SendingQueue::open(
             "otlphttp",
             &QueueConfig {
                 queue_size: size,

@@ -59,12 +59,12 @@ fn request(resource: &[(&str, &str)], metrics: Vec<Metric>) -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// Samples (value, ms) by series, the series written as `name{k="v",...}`.
+type Samples = BTreeMap<String, Vec<(f64, i64)>>;
+
 /// Decodes what the exporter sends into `{labels} -> [(value, ts)]`, the
 /// labels written as `name{k="v",...}` for readable asserts.
-fn sent(
-    config: &Config,
-    payload: &[u8],
-) -> (BTreeMap<String, Vec<(f64, i64)>>, Report, WriteRequest) {
+fn sent(config: &Config, payload: &[u8]) -> (Samples, Report, WriteRequest) {
     let (out, report) = encode(config, payload).unwrap();
     assert_eq!(out.len(), 1);
     let headers: BTreeMap<_, _> = out[0].headers.iter().cloned().collect();
