@@ -332,3 +332,51 @@ fn a_full_queue_refuses_clients_with_a_retry_hint() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn validate_reports_bad_host_and_plugin_keys_of_network_exporters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(
+        &path,
+        r#"
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:0}
+exporters:
+  otlphttp:
+    endpoint: http://127.0.0.1:1
+    tls: {ca: ca.crt}
+  loki:
+    endpoint: http://127.0.0.1:1
+    line_format: xml
+  prometheusremotewrite:
+    endpoint: http://127.0.0.1:1/api/v1/write
+    tls: {ca_file: /nonexistent/ca.crt}
+  otlp:
+    endpoint: 127.0.0.1:1
+    retry_on_failure: {multiplier: 0.5}
+service:
+  pipelines:
+    logs: {receivers: [otlp], exporters: [otlphttp, loki, otlp]}
+    metrics: {receivers: [otlp], exporters: [prometheusremotewrite]}
+"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(common::WEIR)
+        .args(["validate", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "exporters.otlphttp: tls.ca: unknown field `ca`",
+        "exporters.loki: line_format: unknown variant `xml`",
+        "exporters.prometheusremotewrite: tls.ca_file /nonexistent/ca.crt",
+        "exporters.otlp: retry_on_failure.multiplier: expected at least 1",
+    ] {
+        assert!(text.contains(want), "missing `{want}` in:\n{text}");
+    }
+}

@@ -8,7 +8,6 @@
 //! timeout, retry_on_failure, sending_queue).
 
 use serde::Deserialize;
-use weir_plugin_sdk::config::exporter_keys;
 use weir_plugin_sdk::exporter::{
     Batch, Context, Destination, ExporterInfo, Guest, Outgoing, PluginError, Signal, Signals,
 };
@@ -38,8 +37,7 @@ pub fn encode(signal: Signal, payload: Vec<u8>) -> Outgoing {
 
 /// Checks the plugin's own keys (there are none).
 pub fn parse(config_json: &str) -> Result<(), String> {
-    let value = exporter_keys(config_json)?;
-    serde_json::from_value::<Config>(value)
+    weir_plugin_sdk::config::parse_exporter::<Config>(config_json)
         .map(drop)
         .map_err(|e| format!("{e}; the otlp exporter takes only endpoint, tls, headers, auth, compression, timeout, retry_on_failure and sending_queue"))
 }

@@ -9,7 +9,6 @@
 use std::sync::Mutex;
 
 use serde::Deserialize;
-use weir_plugin_sdk::config::exporter_keys;
 use weir_plugin_sdk::exporter::{
     Batch, Context, Destination, ExporterInfo, Guest, Outgoing, PluginError, Signal, Signals,
 };
@@ -34,8 +33,7 @@ pub struct Config {
 
 impl Config {
     pub fn parse(config_json: &str) -> Result<Config, String> {
-        let value = exporter_keys(config_json)?;
-        serde_json::from_value(value).map_err(|e| e.to_string())
+        weir_plugin_sdk::config::parse_exporter(config_json)
     }
 }
 

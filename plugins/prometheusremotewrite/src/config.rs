@@ -67,8 +67,7 @@ impl Default for Config {
 
 impl Config {
     pub fn parse(config_json: &str) -> Result<Config, String> {
-        let value = weir_plugin_sdk::config::exporter_keys(config_json)?;
-        let config: Config = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        let config: Config = weir_plugin_sdk::config::parse_exporter(config_json)?;
         for name in config.external_labels.keys() {
             if crate::naming::label_name(name) != *name || name.starts_with("__") {
                 return Err(format!(

@@ -32,6 +32,21 @@ pub fn exporter_keys(config_json: &str) -> Result<serde_json::Value, String> {
     }
 }
 
+/// A network exporter's own keys as `T` (host keys stripped); an error
+/// names the key path: `labels.static: invalid type: ...`.
+pub fn parse_exporter<T: serde::de::DeserializeOwned>(config_json: &str) -> Result<T, String> {
+    let value = exporter_keys(config_json)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path == "." {
+            inner
+        } else {
+            format!("{path}: {inner}")
+        }
+    })
+}
+
 /// Converts a JSON config value to an [`AnyValue`]: strings, booleans,
 /// integers (as `int`), other numbers (as `double`), arrays (as `array`) and
 /// objects (as `kvlist`, keys in sorted order). `null` becomes an empty
