@@ -6,6 +6,7 @@ OTEL_EXPORTER_OTLP_* variables), with cumulative temporality:
 - gauge `queue.depth` (unit {item}): 42 for queue=a
 - histogram `http.server.duration` (unit ms): 5, 50 and 500 for route=/buy
 
+With --delta the counter and histogram use delta temporality instead.
 Exits non-zero if the export failed.
 """
 
@@ -23,9 +24,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--service", default="weir-e2e")
     parser.add_argument("--run-id", default="run")
+    parser.add_argument("--delta", action="store_true")
     args = parser.parse_args()
     resource = Resource.create({"service.name": args.service, "run.id": args.run_id})
-    reader = InMemoryMetricReader()
+    if args.delta:
+        from opentelemetry.sdk.metrics import Counter, Histogram
+        from opentelemetry.sdk.metrics.export import AggregationTemporality
+
+        reader = InMemoryMetricReader(
+            preferred_temporality={
+                Counter: AggregationTemporality.DELTA,
+                Histogram: AggregationTemporality.DELTA,
+            }
+        )
+    else:
+        reader = InMemoryMetricReader()
     provider = MeterProvider(resource=resource, metric_readers=[reader])
     meter = provider.get_meter("weir.e2e")
     orders = meter.create_counter("shop.orders", unit="1", description="orders taken")
