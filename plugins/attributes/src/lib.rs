@@ -58,8 +58,7 @@ struct AttributesProcessor;
 impl Guest for AttributesProcessor {
     fn init(config_json: String) -> Result<ProcessorInfo, PluginError> {
         let config = Config::parse(&config_json).map_err(PluginError::InvalidConfig)?;
-        *ACTIONS.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(wire_apply::WireActions::new(&config));
+        *ACTIONS.lock().unwrap_or_else(|e| e.into_inner()) = Some(wire_apply::WireActions::new(&config));
         Ok(ProcessorInfo {
             signals: Signals::all(),
             stateful: false,
@@ -71,14 +70,8 @@ impl Guest for AttributesProcessor {
         let actions = guard
             .as_ref()
             .ok_or_else(|| PluginError::Rejected("process called before init".to_owned()))?;
-        match actions
-            .apply(&ctx, batch.signal, &batch.payload)
-            .map_err(PluginError::Rejected)?
-        {
-            Some(payload) => Ok(vec![Batch {
-                signal: batch.signal,
-                payload,
-            }]),
+        match actions.apply(&ctx, batch.signal, &batch.payload).map_err(PluginError::Rejected)? {
+            Some(payload) => Ok(vec![Batch { signal: batch.signal, payload }]),
             None => Ok(vec![batch]),
         }
     }

@@ -76,11 +76,7 @@ fn run(signal: Signal, payload: Vec<u8>) -> Vec<u8> {
         Signal::Metrics => encode(&decode_metrics(bytes).unwrap()),
         Signal::Logs => encode(&decode_logs(bytes).unwrap()),
     };
-    assert_eq!(
-        canonical(&on_wire),
-        decoded,
-        "wire and decoded actions differ for {signal:?}"
-    );
+    assert_eq!(canonical(&on_wire), decoded, "wire and decoded actions differ for {signal:?}");
     decoded
 }
 

@@ -49,45 +49,28 @@ impl WireActions {
                     Kind::Update(s) => (Op::Update, s),
                     Kind::Upsert(s) => (Op::Upsert, s),
                     Kind::Delete => {
-                        return WireAction {
-                            key: action.key.clone().into_bytes(),
-                            op: Op::Delete,
-                            source: WireSource::None,
-                        };
+                        return WireAction { key: action.key.clone().into_bytes(), op: Op::Delete, source: WireSource::None };
                     }
                 };
                 let source = match source {
                     Source::Value(value) => WireSource::Value(value.encode_to_vec()),
-                    Source::FromAttribute(name) => {
-                        WireSource::FromAttribute(name.clone().into_bytes())
-                    }
+                    Source::FromAttribute(name) => WireSource::FromAttribute(name.clone().into_bytes()),
                     Source::FromContext(key) => WireSource::FromContext(key.clone()),
                 };
-                WireAction {
-                    key: action.key.clone().into_bytes(),
-                    op,
-                    source,
-                }
+                WireAction { key: action.key.clone().into_bytes(), op, source }
             })
             .collect();
         WireActions { actions }
     }
 
     /// Applies the actions to every item of `payload`; `None` when nothing changed.
-    pub fn apply(
-        &self,
-        ctx: &Context,
-        signal: Signal,
-        payload: &[u8],
-    ) -> Result<Option<Vec<u8>>, String> {
+    pub fn apply(&self, ctx: &Context, signal: Signal, payload: &[u8]) -> Result<Option<Vec<u8>>, String> {
         // Context values are the same for every item: encode them once.
         let context: Vec<Option<Vec<u8>>> = self
             .actions
             .iter()
             .map(|a| match &a.source {
-                WireSource::FromContext(key) => {
-                    context_value(key, ctx).map(|v| string_any_value(&v))
-                }
+                WireSource::FromContext(key) => context_value(key, ctx).map(|v| string_any_value(&v)),
                 _ => None,
             })
             .collect();
@@ -103,9 +86,7 @@ impl WireActions {
             attrs.clear();
             for field in FieldReader::new(item, 0) {
                 match field {
-                    Ok(f)
-                        if f.number == field_number && f.wire_type == WireType::LengthDelimited =>
-                    {
+                    Ok(f) if f.number == field_number && f.wire_type == WireType::LengthDelimited => {
                         match wire::key_value(f.value) {
                             Ok(kv) => attrs.push(kv),
                             Err(e) => {
@@ -147,11 +128,7 @@ impl WireActions {
 }
 
 /// One action on one item's attribute list; whether it changed it.
-fn apply_one<'a>(
-    action: &'a WireAction,
-    context: Option<&'a [u8]>,
-    attrs: &mut Vec<(&'a [u8], &'a [u8])>,
-) -> bool {
+fn apply_one<'a>(action: &'a WireAction, context: Option<&'a [u8]>, attrs: &mut Vec<(&'a [u8], &'a [u8])>) -> bool {
     let key = action.key.as_slice();
     let position = attrs.iter().position(|(k, _)| *k == key);
     if action.op == Op::Delete {
@@ -161,10 +138,7 @@ fn apply_one<'a>(
     }
     let value = match &action.source {
         WireSource::Value(v) => Some(v.as_slice()),
-        WireSource::FromAttribute(name) => attrs
-            .iter()
-            .find(|(k, _)| *k == name.as_slice())
-            .map(|(_, v)| *v),
+        WireSource::FromAttribute(name) => attrs.iter().find(|(k, _)| *k == name.as_slice()).map(|(_, v)| *v),
         WireSource::FromContext(_) => context,
         WireSource::None => None,
     };
