@@ -18,11 +18,17 @@ const CONFIG: &str =
 /// plugin's algorithm without the sandbox.
 fn native_wire_insert(payload: &[u8]) -> Vec<u8> {
     use weir::test_util::kv;
-    let value = kv("org_name", "XPLG-benchmarker-dev-tag-test").value.unwrap().encode_to_vec();
+    let value = kv("org_name", "XPLG-benchmarker-dev-tag-test")
+        .value
+        .unwrap()
+        .encode_to_vec();
     let edited = weir_wire::edit_items(weir_wire::Signal::Traces, payload, |kind, item, out| {
         let field = kind.attributes_field();
         let present = weir_wire::FieldReader::new(item, 0).flatten().any(|f| {
-            f.number == field && weir_wire::key_value(f.value).map(|(k, _)| k == b"org_name").unwrap_or(false)
+            f.number == field
+                && weir_wire::key_value(f.value)
+                    .map(|(k, _)| k == b"org_name")
+                    .unwrap_or(false)
         });
         if present {
             return weir_wire::ItemEdit::Keep;
@@ -73,10 +79,24 @@ fn bench(c: &mut Criterion) {
     let ctx = CallContext::default();
 
     // Every way makes the same request (field order aside).
-    let canonical = |bytes: &[u8]| ExportTraceServiceRequest::decode(bytes).unwrap().encode_to_vec();
-    let from_plugin = runtime.block_on(pool.process(&ctx, Signal::Traces, payload.clone())).unwrap();
-    assert_eq!(canonical(&from_plugin[0].1), native_insert(&payload), "plugin and native edits differ");
-    assert_eq!(canonical(&native_wire_insert(&payload)), native_insert(&payload), "wire and prost edits differ");
+    let canonical = |bytes: &[u8]| {
+        ExportTraceServiceRequest::decode(bytes)
+            .unwrap()
+            .encode_to_vec()
+    };
+    let from_plugin = runtime
+        .block_on(pool.process(&ctx, Signal::Traces, payload.clone()))
+        .unwrap();
+    assert_eq!(
+        canonical(&from_plugin[0].1),
+        native_insert(&payload),
+        "plugin and native edits differ"
+    );
+    assert_eq!(
+        canonical(&native_wire_insert(&payload)),
+        native_insert(&payload),
+        "wire and prost edits differ"
+    );
 
     let mut group = c.benchmark_group("attributes_insert_1024_spans");
     group.throughput(Throughput::Elements(SPANS as u64));
@@ -87,8 +107,12 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         })
     });
-    group.bench_function("native_wire_edit", |b| b.iter(|| native_wire_insert(&payload)));
-    group.bench_function("native_prost_decode_encode", |b| b.iter(|| native_insert(&payload)));
+    group.bench_function("native_wire_edit", |b| {
+        b.iter(|| native_wire_insert(&payload))
+    });
+    group.bench_function("native_prost_decode_encode", |b| {
+        b.iter(|| native_insert(&payload))
+    });
     group.finish();
 }
 

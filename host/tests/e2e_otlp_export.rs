@@ -251,3 +251,62 @@ service:
         "{log}"
     );
 }
+
+#[test]
+fn otlp_grpc_in_plain_text_h2c() {
+    let dir = tempfile::tempdir().unwrap();
+    let target_dir = dir.path().join("b");
+    std::fs::create_dir_all(&target_dir).unwrap();
+    let target = Weir::start(
+        &target_dir,
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: 127.0.0.1:0}
+exporters:
+  file: {path: got.json}
+service:
+  telemetry: {metrics: {address: 127.0.0.1:0}}
+  pipelines:
+    traces: {receivers: [otlp], exporters: [file]}
+"#,
+    );
+    let source = Weir::start(
+        dir.path(),
+        &format!(
+            r#"
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: 127.0.0.1:0}}
+exporters:
+  otlp:
+    endpoint: {}
+    tls: {{insecure: true}}
+    compression: none
+    headers: {{x-origin: weir-a}}
+service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [otlp]}}
+"#,
+            target.grpc.unwrap()
+        ),
+    );
+    let out = python_send(
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://{}", source.http.unwrap()),
+            ),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
+        ],
+        &["--count", "7", "--signals", "traces"],
+    );
+    assert!(out.status.success());
+    source.wait_for("7 spans sent", Duration::from_secs(30), |w| {
+        w.metric("weir_exporter_sent_items_total", &[("exporter", "otlp")]) == 7.0
+    });
+    assert_eq!(items(&target_dir.join("got.json"))[0], (0..7).collect());
+}

@@ -160,7 +160,12 @@ pub fn put_bytes_field(out: &mut Vec<u8>, number: u32, bytes: &[u8]) {
 /// Appends a `KeyValue` (key = 1, value = 2) as field `number`, the value
 /// given as the bytes of an encoded `AnyValue`.
 pub fn put_key_value(out: &mut Vec<u8>, number: u32, key: &[u8], any_value: &[u8]) {
-    let len = 1 + varint_len(key.len() as u64) + key.len() + 1 + varint_len(any_value.len() as u64) + any_value.len();
+    let len = 1
+        + varint_len(key.len() as u64)
+        + key.len()
+        + 1
+        + varint_len(any_value.len() as u64)
+        + any_value.len();
     put_varint(out, (u64::from(number) << 3) | 2);
     put_varint(out, len as u64);
     put_bytes_field(out, 1, key);
@@ -193,7 +198,10 @@ mod tests {
         for signal in Signal::ALL {
             for _ in 0..50 {
                 let (payload, _) = random_request(signal, &mut rng);
-                assert_eq!(edit_items(signal, &payload, |_, _, _| ItemEdit::Keep).unwrap(), None);
+                assert_eq!(
+                    edit_items(signal, &payload, |_, _, _| ItemEdit::Keep).unwrap(),
+                    None
+                );
             }
         }
     }
@@ -229,9 +237,17 @@ mod tests {
                 }
                 // And everything around the items decodes as before.
                 let strip = |tree: Vec<Vec<Vec<u8>>>| -> Vec<Vec<Vec<u8>>> {
-                    tree.into_iter().map(|mut parts| { parts.pop(); parts }).collect()
+                    tree.into_iter()
+                        .map(|mut parts| {
+                            parts.pop();
+                            parts
+                        })
+                        .collect()
                 };
-                assert_eq!(strip(flatten(signal, &payload)), strip(flatten(signal, &edited)));
+                assert_eq!(
+                    strip(flatten(signal, &payload)),
+                    strip(flatten(signal, &edited))
+                );
             }
         }
     }
@@ -255,10 +271,17 @@ mod tests {
                 let mut n = 0;
                 let edited = edit_items(signal, &payload, |_, _, _| {
                     n += 1;
-                    if n % 2 == 0 { ItemEdit::Drop } else { ItemEdit::Keep }
+                    if n % 2 == 0 {
+                        ItemEdit::Drop
+                    } else {
+                        ItemEdit::Keep
+                    }
                 })
                 .unwrap();
-                let left = edited.as_deref().map(|e| count_items(signal, e).unwrap()).unwrap_or(items);
+                let left = edited
+                    .as_deref()
+                    .map(|e| count_items(signal, e).unwrap())
+                    .unwrap_or(items);
                 assert_eq!(left, items.div_ceil(2));
             }
         }
@@ -270,6 +293,9 @@ mod tests {
         put_key_value(&mut out, 9, b"org", b"\x0a\x03abc");
         let field = FieldReader::new(&out, 0).next().unwrap().unwrap();
         assert_eq!(field.number, 9);
-        assert_eq!(key_value(field.value).unwrap(), (&b"org"[..], &b"\x0a\x03abc"[..]));
+        assert_eq!(
+            key_value(field.value).unwrap(),
+            (&b"org"[..], &b"\x0a\x03abc"[..])
+        );
     }
 }
