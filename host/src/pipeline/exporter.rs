@@ -1,48 +1,84 @@
-//! An exporter: a queue, and a worker that has the plugin encode each batch
-//! and the transport deliver it, retrying (with a fresh instance after a
-//! trap) before giving up on a batch and counting it.
+//! An exporter: a sending queue, and consumers that have the plugin encode
+//! each batch and the transport deliver it. Stdout and files are written
+//! with a few quick retries; the network is sent with the exporter's
+//! `retry_on_failure` (see `delivery`). Whatever is given up on is counted
+//! and logged once, with the reason.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use bytes::Bytes;
 use tokio::task::JoinHandle;
 
 use super::batch::Batch;
-use crate::plugin::{CallContext, CallError, ExporterPool};
+use super::delivery::{Delivered, send_with_retry};
+use super::ingest::Refusal;
+use super::queue::{QueueSender, SendingQueue};
+use crate::plugin::{CallContext, CallError, ExporterPool, Outgoing};
 use crate::telemetry::{ExporterLabels, TenantExportLabels, metrics};
-use crate::transport::Destination;
+use crate::transport::config::{QueueConfig, RetryConfig};
+use crate::transport::{Destination, OutgoingRequest};
 
-/// Batches queued per exporter before pipelines wait (memory stays bounded
-/// by the memory gate, which holds the bytes of queued batches).
-const QUEUE_BATCHES: usize = 256;
-/// Delivery attempts per batch: the first and three retries.
+/// Attempts for local destinations (stdout, files) and for an encode that
+/// trapped: the first and three retries.
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How an exporter queues and retries.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub queue: QueueConfig,
+    pub retry: RetryConfig,
+}
+
+impl DeliverySettings {
+    /// Stdout and files: one writer (records stay in order), 256 batches
+    /// queued, pipelines wait while it is full.
+    pub fn local() -> Self {
+        DeliverySettings {
+            queue: QueueConfig {
+                num_consumers: 1,
+                queue_size: 256,
+                block_on_overflow: true,
+                ..QueueConfig::default()
+            },
+            retry: RetryConfig::default(),
+        }
+    }
+}
 
 /// The sending side of an exporter's queue.
 pub struct ExporterHandle {
     id: String,
-    queue: mpsc::Sender<Batch>,
+    queue: QueueSender,
 }
 
 impl ExporterHandle {
-    /// Starts the exporter's worker; it ends once every handle is dropped
-    /// and the queue is drained.
+    /// Starts the exporter's consumers; they end once every handle is
+    /// dropped and the queue is drained.
     pub fn start(
         id: &str,
         pool: ExporterPool,
         destination: Destination,
+        settings: DeliverySettings,
         environment: Arc<str>,
     ) -> (Arc<Self>, JoinHandle<()>) {
-        let (queue, rx) = mpsc::channel(QUEUE_BATCHES);
-        let worker = Worker {
+        let queue = SendingQueue::open(id, &settings.queue);
+        let worker = Arc::new(Worker {
             id: id.to_string(),
             pool,
             destination,
+            retry: settings.retry,
             environment,
-        };
-        let task = tokio::spawn(worker.run(rx));
+        });
+        let consumers: Vec<JoinHandle<()>> = (0..settings.queue.num_consumers)
+            .map(|_| tokio::spawn(worker.clone().consume(queue.queue().clone())))
+            .collect();
+        let task = tokio::spawn(async move {
+            for consumer in consumers {
+                let _ = consumer.await;
+            }
+        });
         (
             Arc::new(ExporterHandle {
                 id: id.to_string(),
@@ -52,16 +88,21 @@ impl ExporterHandle {
         )
     }
 
-    /// Queues a batch, waiting while the queue is full.
+    /// Room for a new request, or why not (the queue is full).
+    pub async fn admit(&self) -> Result<(), Refusal> {
+        self.queue.queue().admit().await
+    }
+
+    /// Queues a batch of admitted data.
     pub async fn enqueue(&self, batch: Batch) {
-        let (items, signal) = (batch.items, batch.signal);
-        if self.queue.send(batch).await.is_err() {
+        if let Err(batch) = self.queue.push(batch) {
             tracing::error!(
                 exporter = self.id,
-                "exporter stopped; {items} {} lost",
-                signal.item_name()
+                "exporter stopped; {} {} lost",
+                batch.items,
+                batch.signal.item_name()
             );
-            count_failed(&self.id, signal, items);
+            count_failed(&self.id, batch.signal, batch.items);
         }
     }
 }
@@ -70,13 +111,21 @@ struct Worker {
     id: String,
     pool: ExporterPool,
     destination: Destination,
+    retry: RetryConfig,
     environment: Arc<str>,
 }
 
+/// Why a batch was given up on.
+enum Failure {
+    Permanent(String),
+    Retryable(String),
+}
+
 impl Worker {
-    async fn run(self, mut rx: mpsc::Receiver<Batch>) {
-        while let Some(batch) = rx.recv().await {
+    async fn consume(self: Arc<Self>, queue: Arc<SendingQueue>) {
+        while let Some((batch, size)) = queue.next().await {
             self.export(batch).await;
+            queue.release(size);
         }
     }
 
@@ -85,81 +134,149 @@ impl Worker {
             exporter: self.id.clone(),
             signal: batch.signal.to_string(),
         };
-        let mut backoff = FIRST_BACKOFF;
-        for attempt in 1..=ATTEMPTS {
-            match self.attempt(&batch).await {
-                Ok(()) => {
-                    metrics()
-                        .exporter_sent_items
-                        .get_or_create(&labels)
-                        .inc_by(batch.items as u64);
-                    metrics()
-                        .tenant_exported_items
-                        .get_or_create(&TenantExportLabels {
-                            tenant: batch.tenant.to_string(),
-                            exporter: self.id.clone(),
-                            signal: labels.signal.clone(),
-                        })
-                        .inc_by(batch.items as u64);
-                    return;
-                }
-                Err(Failure::Permanent(reason)) => {
-                    tracing::error!(
-                        exporter = self.id,
-                        items = batch.items,
-                        "dropping a batch the exporter refused: {reason}"
-                    );
-                    break;
-                }
-                Err(Failure::Retryable(reason)) if attempt < ATTEMPTS => {
-                    tracing::warn!(
-                        exporter = self.id,
-                        attempt,
-                        "export failed, retrying in {backoff:?}: {reason}"
-                    );
-                    metrics().exporter_retries.get_or_create(&labels).inc();
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                }
-                Err(Failure::Retryable(reason)) => {
-                    tracing::error!(
-                        exporter = self.id,
-                        items = batch.items,
-                        "dropping a batch after {ATTEMPTS} attempts: {reason}"
-                    );
-                }
+        let result = match self.encode(&batch, &labels).await {
+            Ok(outgoing) => self.deliver(outgoing, &labels).await,
+            Err(failure) => Err(failure),
+        };
+        match result {
+            Ok(()) => {
+                metrics()
+                    .exporter_sent_items
+                    .get_or_create(&labels)
+                    .inc_by(batch.items as u64);
+                metrics()
+                    .tenant_exported_items
+                    .get_or_create(&TenantExportLabels {
+                        tenant: batch.tenant.to_string(),
+                        exporter: self.id.clone(),
+                        signal: labels.signal.clone(),
+                    })
+                    .inc_by(batch.items as u64);
+                return;
+            }
+            Err(Failure::Permanent(reason)) => {
+                metrics()
+                    .exporter_permanent_failures
+                    .get_or_create(&labels)
+                    .inc();
+                tracing::error!(
+                    exporter = self.id,
+                    items = batch.items,
+                    "dropping a batch that cannot be delivered (not retried): {reason}"
+                );
+            }
+            Err(Failure::Retryable(reason)) => {
+                tracing::error!(
+                    exporter = self.id,
+                    items = batch.items,
+                    "dropping a batch after its retries ran out: {reason}"
+                );
             }
         }
         count_failed(&self.id, batch.signal, batch.items);
     }
 
-    async fn attempt(&self, batch: &Batch) -> Result<(), Failure> {
+    /// Has the plugin encode the batch, retrying (on a fresh instance) a
+    /// call that trapped or timed out.
+    async fn encode(
+        &self,
+        batch: &Batch,
+        labels: &ExporterLabels,
+    ) -> Result<Vec<Outgoing>, Failure> {
         let ctx = CallContext {
             tenant: batch.tenant.to_string(),
             environment: self.environment.to_string(),
             pipeline: String::new(),
             metadata: batch.metadata.as_ref().clone(),
         };
-        let outgoing = self
-            .pool
-            .encode(&ctx, batch.signal, batch.payload.to_vec())
-            .await
-            .map_err(|e| match e {
-                CallError::Rejected(reason) => Failure::Permanent(reason),
-                other => Failure::Retryable(other.to_string()),
-            })?;
-        let bodies: Vec<Vec<u8>> = outgoing.into_iter().map(|o| o.body).collect();
-        let destination = self.destination.clone();
-        tokio::task::spawn_blocking(move || destination.deliver_blocking(&bodies))
-            .await
-            .map_err(|e| Failure::Retryable(e.to_string()))?
-            .map_err(|e| Failure::Retryable(e.to_string()))
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            match self
+                .pool
+                .encode(&ctx, batch.signal, batch.payload.to_vec())
+                .await
+            {
+                Ok(outgoing) => return Ok(outgoing),
+                Err(CallError::Rejected(reason)) => {
+                    return Err(Failure::Permanent(format!(
+                        "the encoder refused it: {reason}"
+                    )));
+                }
+                Err(other) if attempt < ATTEMPTS => {
+                    self.note_retry(labels, attempt, backoff, &other.to_string());
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+                Err(other) => return Err(Failure::Retryable(other.to_string())),
+            }
+        }
     }
-}
 
-enum Failure {
-    Permanent(String),
-    Retryable(String),
+    async fn deliver(
+        &self,
+        outgoing: Vec<Outgoing>,
+        labels: &ExporterLabels,
+    ) -> Result<(), Failure> {
+        match &self.destination {
+            Destination::Network(sink) => {
+                // Every request of the batch is delivered (or given up on)
+                // in order; the first that cannot be ends the batch.
+                for out in outgoing {
+                    let request = OutgoingRequest {
+                        path: out.path,
+                        headers: out.headers,
+                        body: Bytes::from(out.body),
+                    };
+                    let mut attempt = 0;
+                    let delivered = send_with_retry(sink, &request, &self.retry, |reason, wait| {
+                        attempt += 1;
+                        self.note_retry(labels, attempt, wait, reason);
+                    })
+                    .await;
+                    match delivered {
+                        Delivered::Sent => {}
+                        Delivered::Permanent(reason) => return Err(Failure::Permanent(reason)),
+                        Delivered::GaveUp(reason) => return Err(Failure::Retryable(reason)),
+                    }
+                }
+                Ok(())
+            }
+            local => {
+                let bodies: Vec<Vec<u8>> = outgoing.into_iter().map(|o| o.body).collect();
+                let bodies = Arc::new(bodies);
+                let mut backoff = FIRST_BACKOFF;
+                for attempt in 1..=ATTEMPTS {
+                    let (destination, bodies) = (local.clone(), bodies.clone());
+                    let result =
+                        tokio::task::spawn_blocking(move || destination.deliver_blocking(&bodies))
+                            .await
+                            .map_err(|e| e.to_string())
+                            .and_then(|r| r.map_err(|e| e.to_string()));
+                    match result {
+                        Ok(()) => return Ok(()),
+                        Err(reason) if attempt < ATTEMPTS => {
+                            self.note_retry(labels, attempt, backoff, &reason);
+                            tokio::time::sleep(backoff).await;
+                            backoff *= 2;
+                        }
+                        Err(reason) => return Err(Failure::Retryable(reason)),
+                    }
+                }
+                unreachable!("the last attempt returns")
+            }
+        }
+    }
+
+    fn note_retry(&self, labels: &ExporterLabels, attempt: u32, wait: Duration, reason: &str) {
+        metrics().exporter_retries.get_or_create(labels).inc();
+        tracing::warn!(
+            exporter = self.id,
+            attempt,
+            "export failed, retrying in {wait:?}: {reason}"
+        );
+    }
 }
 
 fn count_failed(id: &str, signal: crate::Signal, items: usize) {

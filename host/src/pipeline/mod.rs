@@ -7,11 +7,13 @@
 mod batch;
 mod batcher;
 mod chain;
+mod delivery;
 mod exporter;
 mod ingest;
 mod memory;
 #[allow(clippy::module_inception)]
 mod pipeline;
+mod queue;
 mod router;
 mod stateful;
 mod tail;

@@ -28,7 +28,10 @@ impl Pipeline {
     /// Admits a request: its bytes are held against the memory gate until
     /// the last batch carrying them is exported.
     pub async fn accept(&self, request: IngestRequest) -> Result<Accepted, Refusal> {
-        // Memory first: refuse before doing any work on what we cannot hold.
+        // A full sending queue refuses (or, with block_on_overflow, waits)
+        // before anything is taken: only what has a place is acknowledged.
+        self.tail.admit().await?;
+        // Memory next: refuse before doing any work on what we cannot hold.
         let mut permits = request.permits;
         if let Some(gate) = &self.gate {
             permits.push(Arc::new(gate.try_acquire(request.payload.len())?));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::batch::Batch;
 use super::chain::{Chain, Propagated};
 use super::exporter::ExporterHandle;
+use super::ingest::Refusal;
 use crate::telemetry::{ComponentLabels, metrics};
 
 /// Processors after the batcher, and the exporters of the pipeline.
@@ -44,7 +45,16 @@ impl Tail {
         self.export(batches).await;
     }
 
-    /// Queues batches at every exporter (waiting while a queue is full).
+    /// Whether every exporter has room for a new request: the pipeline asks
+    /// before accepting one, so what is acknowledged always has a place.
+    pub async fn admit(&self) -> Result<(), Refusal> {
+        for exporter in &self.exporters {
+            exporter.admit().await?;
+        }
+        Ok(())
+    }
+
+    /// Queues batches of admitted data at every exporter.
     pub async fn export(&self, batches: Vec<Batch>) {
         for batch in batches {
             for exporter in &self.exporters {

@@ -18,7 +18,7 @@ use wasmtime::component::Component;
 
 use super::batcher;
 use super::chain::{Chain, PluginStage};
-use super::exporter::ExporterHandle;
+use super::exporter::{DeliverySettings, ExporterHandle};
 use super::memory::MemoryGate;
 use super::pipeline::Pipeline;
 use super::router::{Routes, Table, TenantRoutes};
@@ -35,7 +35,7 @@ use crate::plugin::{
     builtin_bytes,
 };
 use crate::tenant::{RateLimiter, Tenancy};
-use crate::transport::{Destination, FileSink};
+use crate::transport::{Destination, FileSink, NetworkExporterConfig, NetworkSink};
 
 /// A compiled plugin, for the start-up (and reload) report.
 #[derive(Debug, Clone)]
@@ -103,6 +103,8 @@ fn label(scope: &Scope, id: &ComponentId) -> String {
 enum DestinationSpec {
     Stdout,
     File(PathBuf),
+    /// The sink is built while preparing, so TLS files are checked by `weir validate`.
+    Network(Arc<NetworkSink>, DeliverySettings),
 }
 
 /// Running pipelines: the routing table and the tasks to wait for on shutdown.
@@ -272,12 +274,21 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                 }
             },
             PluginDestination::Network => {
-                error(
-                    format!("exporters.{id}"),
-                    "this exporter sends to the network, which this version of weir cannot do yet"
-                        .into(),
-                );
-                continue;
+                let sink = NetworkExporterConfig::from_block(&exporter.config).and_then(|c| {
+                    let sink = NetworkSink::new(&c).map_err(|e| e.to_string())?;
+                    let settings = DeliverySettings {
+                        queue: c.sending_queue,
+                        retry: c.retry_on_failure,
+                    };
+                    Ok((sink, settings))
+                });
+                match sink {
+                    Ok((sink, settings)) => DestinationSpec::Network(Arc::new(sink), settings),
+                    Err(message) => {
+                        error(format!("exporters.{id}"), message);
+                        continue;
+                    }
+                }
             }
         };
         exporters.insert((scope, id), (pool, destination));
@@ -374,10 +385,11 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
     let mut exporter_handles = HashMap::new();
     let mut exporter_tasks = Vec::new();
     for ((scope, id), (pool, spec)) in exporters {
-        let destination = match spec {
-            DestinationSpec::Stdout => Destination::Stdout,
+        let (destination, settings) = match spec {
+            DestinationSpec::Stdout => (Destination::Stdout, DeliverySettings::local()),
+            DestinationSpec::Network(sink, settings) => (Destination::Network(sink), settings),
             DestinationSpec::File(path) => match FileSink::shared(&path) {
-                Ok(sink) => Destination::File(sink),
+                Ok(sink) => (Destination::File(sink), DeliverySettings::local()),
                 Err(e) => {
                     errors.push(ConfigError {
                         file: config.file.clone(),
@@ -389,8 +401,13 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                 }
             },
         };
-        let (handle, task) =
-            ExporterHandle::start(&label(&scope, &id), pool, destination, environment.clone());
+        let (handle, task) = ExporterHandle::start(
+            &label(&scope, &id),
+            pool,
+            destination,
+            settings,
+            environment.clone(),
+        );
         exporter_handles.insert((scope, id), handle);
         exporter_tasks.push(task);
     }

@@ -26,4 +26,4 @@ pub use stateful::{Outputs, StatefulInstance};
 pub use world::CallContext;
 
 /// What an exporter plugin declares once configured.
-pub use bindings::types::{Destination, ExporterInfo, ProcessorInfo, Signals};
+pub use bindings::types::{Destination, ExporterInfo, Outgoing, ProcessorInfo, Signals};

@@ -16,7 +16,14 @@ pub const BUILTIN_PROCESSORS: &[&str] = &[
     "tail_sampling",
 ];
 /// Exporter types served by built-in plugins.
-pub const BUILTIN_EXPORTERS: &[&str] = &["debug", "file"];
+pub const BUILTIN_EXPORTERS: &[&str] = &[
+    "debug",
+    "file",
+    "otlp",
+    "otlphttp",
+    "loki",
+    "prometheusremotewrite",
+];
 
 /// The limits a built-in runs under unless `plugins.<type>.limits` says
 /// otherwise. A tail sampler's memory is the traces it holds, so it gets
@@ -52,6 +59,10 @@ pub fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
         "filter" => Some(include_bytes!(env!("WEIR_PLUGIN_FILTER"))),
         "debug" => Some(include_bytes!(env!("WEIR_PLUGIN_DEBUG"))),
         "file" => Some(include_bytes!(env!("WEIR_PLUGIN_FILE"))),
+        "otlp" => Some(include_bytes!(env!("WEIR_PLUGIN_OTLP"))),
+        "otlphttp" => Some(include_bytes!(env!("WEIR_PLUGIN_OTLPHTTP"))),
+        "loki" => Some(include_bytes!(env!("WEIR_PLUGIN_LOKI"))),
+        "prometheusremotewrite" => Some(include_bytes!(env!("WEIR_PLUGIN_PROMETHEUSREMOTEWRITE"))),
         _ => None,
     }
 }

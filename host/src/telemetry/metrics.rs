@@ -46,6 +46,12 @@ pub struct ExporterLabels {
     pub signal: String,
 }
 
+/// Labels naming an exporter (its queue is shared by its signals).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExporterQueueLabels {
+    pub exporter: String,
+}
+
 /// Labels of a plugin call's outcome.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PluginCallLabels {
@@ -152,6 +158,15 @@ pub struct Metrics {
     pub config_reload_failures: Counter,
     /// 1 for the active configuration's hash.
     pub config_info: Family<ConfigLabels, Gauge>,
+    /// Requests an endpoint refused for good (HTTP 4xx other than 408/429,
+    /// gRPC codes that retrying cannot fix): not retried.
+    pub exporter_permanent_failures: Family<ExporterLabels, Counter>,
+    /// What an exporter's sending queue holds (in its `sizer`'s unit),
+    /// counting batches being sent.
+    pub exporter_queue_size: Family<ExporterQueueLabels, Gauge>,
+    /// Requests the receivers refused (429 / RESOURCE_EXHAUSTED) because an
+    /// exporter's sending queue was full.
+    pub exporter_queue_refusals: Family<ExporterQueueLabels, Counter>,
 }
 
 impl Metrics {
@@ -182,6 +197,9 @@ impl Metrics {
             config_reload_success: Counter::default(),
             config_reload_failures: Counter::default(),
             config_info: Family::default(),
+            exporter_permanent_failures: Family::default(),
+            exporter_queue_size: Family::default(),
+            exporter_queue_refusals: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -303,6 +321,21 @@ impl Metrics {
             "weir_config_info",
             "1 for the hash of the active configuration",
             m.config_info.clone(),
+        );
+        registry.register(
+            "weir_exporter_permanent_failures",
+            "Requests an endpoint refused for good (not retried)",
+            m.exporter_permanent_failures.clone(),
+        );
+        registry.register(
+            "weir_exporter_queue_size",
+            "What an exporter's sending queue holds, in its sizer's unit",
+            m.exporter_queue_size.clone(),
+        );
+        registry.register(
+            "weir_exporter_queue_refusals",
+            "Requests refused at the receivers because a sending queue was full",
+            m.exporter_queue_refusals.clone(),
         );
         Metrics { registry, ..m }
     }

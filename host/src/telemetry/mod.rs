@@ -10,6 +10,7 @@ mod metrics;
 pub mod server;
 
 pub use metrics::{
-    AuthFailureLabels, ComponentLabels, ConfigLabels, ExporterLabels, Metrics, PluginCallLabels,
-    PluginCounterLabels, ReceiverLabels, RequestLabels, TenantExportLabels, TenantLabels, metrics,
+    AuthFailureLabels, ComponentLabels, ConfigLabels, ExporterLabels, ExporterQueueLabels, Metrics,
+    PluginCallLabels, PluginCounterLabels, ReceiverLabels, RequestLabels, TenantExportLabels,
+    TenantLabels, metrics,
 };

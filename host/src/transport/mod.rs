@@ -1,13 +1,25 @@
 //! Delivery of what exporter plugins encode. The host owns all I/O: a
 //! plugin names no file or endpoint; the operator's config does.
+//!
+//! stdout and files are written here ([`Destination`]); the network goes
+//! through [`NetworkSink`] (HTTP/1.1, HTTP/2 and unary gRPC over rustls),
+//! whose answers [`SendOutcome`] classifies for the retry loop.
 
+pub mod config;
+mod connector;
 mod file;
+mod network;
+mod outcome;
+mod tls;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use config::NetworkExporterConfig;
 pub use file::FileSink;
+pub use network::{NetworkSink, OutgoingRequest, compress};
+pub use outcome::SendOutcome;
 
 /// Where an exporter's outgoing requests go.
 #[derive(Clone)]
@@ -16,6 +28,8 @@ pub enum Destination {
     Stdout,
     /// A file the exporter's `path` names, opened for appending.
     File(Arc<FileSink>),
+    /// The exporter's `endpoint`.
+    Network(Arc<NetworkSink>),
 }
 
 /// Why a destination could not be set up or written.
@@ -33,6 +47,15 @@ pub enum TransportError {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// A TLS setting cannot be used (names the key and file).
+    #[error("{0}")]
+    Tls(String),
+    /// A setting (or what a plugin asked for) cannot be used; retrying cannot help.
+    #[error("{0}")]
+    Config(String),
+    /// The request could not be sent or answered (connect, reset, timeout).
+    #[error("{0}")]
+    Send(String),
 }
 
 impl Destination {
@@ -51,6 +74,10 @@ impl Destination {
                     })
             }
             Destination::File(sink) => sink.append(bodies),
+            Destination::Network(sink) => Err(TransportError::Unsupported(format!(
+                "{} is sent by the delivery loop, not written",
+                sink.describe()
+            ))),
         }
     }
 
@@ -59,6 +86,7 @@ impl Destination {
         match self {
             Destination::Stdout => "stdout".into(),
             Destination::File(sink) => sink.path().display().to_string(),
+            Destination::Network(sink) => sink.describe(),
         }
     }
 }

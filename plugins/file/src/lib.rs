@@ -7,7 +7,7 @@
 //!   4-byte big-endian integer (as Go's `exportMessageAsBuffer` writes it).
 
 pub mod config;
-pub mod otlp_json;
+pub use weir_plugin_sdk::otlp_json;
 #[cfg(test)]
 mod tests;
 

@@ -1,7 +1,51 @@
-//! Turning plugin configuration (the component's YAML block as JSON) into
-//! OTLP values.
+//! Plugin configuration (the component's YAML block as JSON): the keys the
+//! host keeps for itself, and turning config values into OTLP values.
 
 use crate::otlp::{AnyValue, ArrayValue, KeyValueList, any_value::Value, key_value};
+
+/// The keys of a network exporter's block that the host reads (endpoint,
+/// TLS, headers, auth, compression, timeout, retries, queue). An exporter
+/// plugin sees the whole block and must ignore these.
+pub const NETWORK_KEYS: &[&str] = &[
+    "endpoint",
+    "tls",
+    "headers",
+    "auth",
+    "compression",
+    "timeout",
+    "retry_on_failure",
+    "sending_queue",
+];
+
+/// The block as a JSON object without the host's [`NETWORK_KEYS`], ready
+/// for a `deny_unknown_fields` struct; an error when it is not an object.
+pub fn exporter_keys(config_json: &str) -> Result<serde_json::Value, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(config_json).map_err(|e| format!("config is not valid JSON: {e}"))?;
+    match value {
+        serde_json::Value::Object(mut map) => {
+            map.retain(|k, _| !NETWORK_KEYS.contains(&k.as_str()));
+            Ok(serde_json::Value::Object(map))
+        }
+        serde_json::Value::Null => Ok(serde_json::json!({})),
+        other => Err(format!("expected a mapping of settings, found {other}")),
+    }
+}
+
+/// A network exporter's own keys as `T` (host keys stripped); an error
+/// names the key path: `labels.static: invalid type: ...`.
+pub fn parse_exporter<T: serde::de::DeserializeOwned>(config_json: &str) -> Result<T, String> {
+    let value = exporter_keys(config_json)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path == "." {
+            inner
+        } else {
+            format!("{path}: {inner}")
+        }
+    })
+}
 
 /// Converts a JSON config value to an [`AnyValue`]: strings, booleans,
 /// integers (as `int`), other numbers (as `double`), arrays (as `array`) and

@@ -12,6 +12,7 @@ pub mod attributes;
 mod bindings;
 pub mod config;
 pub mod otlp;
+pub mod otlp_json;
 
 pub use bindings::{exporter, processor};
 /// Editing requests on the wire format without decoding them: walk to each

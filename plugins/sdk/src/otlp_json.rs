@@ -16,12 +16,12 @@
 //! Known gap: a NaN or infinite `doubleValue` inside an attribute is dropped
 //! (it reads back as an empty value).
 
-use serde_json::Value;
-use weir_plugin_sdk::exporter::Signal;
-use weir_plugin_sdk::otlp::metrics::v1::{
+use crate::exporter::Signal;
+use crate::otlp::metrics::v1::{
     Exemplar, NumberDataPoint, exemplar, metric::Data, number_data_point,
 };
-use weir_plugin_sdk::otlp::{self, ExportMetricsServiceRequest};
+use crate::otlp::{self, ExportMetricsServiceRequest};
+use serde_json::Value;
 
 /// Keys kept even at their default value: oneof members and optional fields.
 const KEEP: [&str; 12] = [
