@@ -311,6 +311,9 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
 
     // Authenticators read their files here, so a bad htpasswd refuses the config.
     let mut auth: HashMap<String, HashMap<&'static str, Authenticator>> = HashMap::new();
+    // Each extension is built once (its files read once, a bad one reported
+    // once), whichever protocols name it.
+    let mut built: HashMap<&str, Option<Authenticator>> = HashMap::new();
     for (id, receiver) in &config.receivers {
         let ReceiverConfig::Otlp(otlp) = receiver else {
             continue; // Native receivers take no requests to authenticate.
@@ -333,16 +336,18 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             else {
                 continue;
             };
-            match Authenticator::build(extension) {
-                Ok(Some(a)) => {
-                    auth.entry(id.to_string()).or_default().insert(transport, a);
-                }
-                // Refused at load (`check_auth_references`): not an authenticator.
-                Ok(None) => {}
-                Err(e) => error(
-                    format!("extensions.{}", settings.authenticator),
-                    e.to_string(),
-                ),
+            let name = settings.authenticator.as_str();
+            let authenticator = built.entry(name).or_insert_with(|| {
+                // `Ok(None)` was refused at load (`check_auth_references`): not an authenticator.
+                Authenticator::build(extension).unwrap_or_else(|e| {
+                    error(format!("extensions.{name}"), e.to_string());
+                    None
+                })
+            });
+            if let Some(a) = authenticator {
+                auth.entry(id.to_string())
+                    .or_default()
+                    .insert(transport, a.clone());
             }
         }
     }
