@@ -372,10 +372,11 @@ service:
     let text =
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     for want in [
-        "exporters.otlphttp: tls.ca: unknown field `ca`",
-        "exporters.loki: line_format: unknown variant `xml`",
+        // Each names the setting's own path and line.
+        "bad.yaml:9: exporters.otlphttp.tls.ca: unknown field `ca`",
+        "bad.yaml:12: exporters.loki.line_format: unknown variant `xml`",
         "exporters.prometheusremotewrite: tls.ca_file /nonexistent/ca.crt",
-        "exporters.otlp: retry_on_failure.multiplier: expected at least 1",
+        "bad.yaml:18: exporters.otlp.retry_on_failure.multiplier: expected at least 1",
     ] {
         assert!(text.contains(want), "missing `{want}` in:\n{text}");
     }

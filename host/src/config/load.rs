@@ -63,7 +63,8 @@ pub fn load_layers(
     if let Some((_, overlay_file)) = overlay {
         errors = errors.with_overlay(overlay_file, &from_overlay);
     }
-    let config = build(&root, file, environment, &mut errors);
+    let overlay_file = overlay.map(|(_, f)| f.to_path_buf());
+    let config = build(&root, file, overlay_file, environment, &mut errors);
     errors.into_result(config)
 }
 
@@ -109,7 +110,13 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "service",
 ];
 
-fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Config {
+fn build(
+    root: &Node,
+    file: &Path,
+    overlay_file: Option<PathBuf>,
+    environment: &str,
+    errors: &mut Errors,
+) -> Config {
     let top = entries(root, "", errors);
     for (key, _) in top {
         if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
@@ -268,7 +275,7 @@ fn build(root: &Node, file: &Path, environment: &str, errors: &mut Errors) -> Co
         service_extensions: service.extensions,
         tenancy,
         tenants,
-        lines: super::model::Lines::new(root.clone()),
+        lines: super::model::Lines::new(root.clone(), overlay_file),
     };
     super::load_tenancy::check_auth_references(&config, errors);
     check_storage(&mut config, errors);

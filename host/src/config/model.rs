@@ -100,20 +100,29 @@ pub struct Config {
     pub lines: Lines,
 }
 
-/// The line of each key path in the config file.
+/// The line of each key path in the config, and the environment's overlay
+/// file when one was merged over it (the keys that came from it are there).
 #[derive(Debug, Clone, Default)]
-pub struct Lines(Option<std::sync::Arc<super::tree::Node>>);
+pub struct Lines(Option<std::sync::Arc<(super::tree::Node, Option<PathBuf>)>>);
 
 impl Lines {
-    pub(super) fn new(root: super::tree::Node) -> Lines {
-        Lines(Some(std::sync::Arc::new(root)))
+    pub(super) fn new(root: super::tree::Node, overlay: Option<PathBuf>) -> Lines {
+        Lines(Some(std::sync::Arc::new((root, overlay))))
+    }
+
+    /// The file the key at `path` came from: the overlay's, or `base`.
+    pub fn file_of(&self, path: &str, base: &std::path::Path) -> PathBuf {
+        match self.0.as_deref() {
+            Some((root, Some(overlay))) if root.is_from_overlay(path) => overlay.clone(),
+            _ => base.to_path_buf(),
+        }
     }
 
     /// The line of the key at a dotted path such as
     /// `processors.transform.metric_statements[0].statements[1]` (or of
     /// the deepest key on the way that exists).
     pub fn line_of(&self, path: &str) -> Option<usize> {
-        self.0.as_ref().and_then(|root| root.line_of(path))
+        self.0.as_ref().and_then(|lines| lines.0.line_of(path))
     }
 }
 

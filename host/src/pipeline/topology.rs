@@ -151,7 +151,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
         // (`metric_statements[0].statements[1]: ...`): point at its line.
         let (path, message) = setting_error(path, message);
         errors.push(ConfigError {
-            file: config.file.clone(),
+            file: config.lines.file_of(&path, &config.file),
             line: config.lines.line_of(&path),
             path,
             message,
