@@ -13,6 +13,10 @@ use crate::config::ErrorMode;
 use crate::plugin::{CallContext, Outputs, ProcessorPool};
 use crate::telemetry::{ComponentLabels, metrics};
 
+/// Most items in one batch cut from a stateful stage's release (the batch
+/// processor's default `send_batch_size`).
+const RELEASED_BATCH_ITEMS: usize = 8192;
+
 /// One plugin processor in a pipeline.
 #[derive(Clone)]
 pub struct PluginStage {
@@ -131,16 +135,21 @@ impl Chain {
         let stage = &self.stages[index];
         let mut batches = Vec::with_capacity(outputs.len());
         for (signal, payload) in outputs {
-            match weir_wire::count_items(signal, &payload) {
-                Ok(0) => {}
-                Ok(items) => batches.push(Batch {
-                    signal,
-                    payload: Bytes::from(payload),
-                    items,
-                    tenant: tenant.clone(),
-                    metadata: Arc::default(),
-                    permits: Vec::new(),
-                }),
+            // What a stateful stage releases at once (every trace decided in
+            // a tick) can be far larger than any batch: cut it into batch-sized
+            // parts, so later stages and exporters get what fits their memory.
+            match weir_wire::split(signal, &payload, RELEASED_BATCH_ITEMS) {
+                Ok(parts) => batches.extend(parts.into_iter().filter_map(|part| {
+                    let items = weir_wire::count_items(signal, &part).ok()?;
+                    (items > 0).then(|| Batch {
+                        signal,
+                        payload: Bytes::from(part),
+                        items,
+                        tenant: tenant.clone(),
+                        metadata: Arc::default(),
+                        permits: Vec::new(),
+                    })
+                })),
                 Err(e) => {
                     self.count(&metrics().processor_failed_batches, stage, 1);
                     tracing::error!(
