@@ -155,3 +155,70 @@ fn error_mode_propagate_refuses_the_request() {
         spans_in(&out) == vec!["fine".to_string()]
     });
 }
+
+/// A batch too big for the exporter plugin's memory cap is encoded in
+/// halves, not dropped: every span arrives, once.
+#[test]
+fn an_exporter_out_of_memory_encodes_the_batch_in_halves() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = r#"
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:0}
+exporters:
+  file: {path: out.json}
+plugins:
+  file:
+    limits: {memory_mib: 4}
+service:
+  telemetry: {metrics: {address: "127.0.0.1:0"}}
+  pipelines:
+    traces: {receivers: [otlp], exporters: [file]}
+"#;
+    let weir = Weir::start(dir.path(), config);
+    // 4,000 spans with a long attribute each: several MiB of OTLP/JSON.
+    let filler = "x".repeat(400);
+    let spans: Vec<String> = (0..4000)
+        .map(|i| {
+            format!(
+                r#"{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"{i:016x}","name":"s{i}","attributes":[{{"key":"pad","value":{{"stringValue":"{filler}"}}}}]}}"#
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"resourceSpans":[{{"resource":{{}},"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        spans.join(",")
+    );
+    let body_file = dir.path().join("big.json");
+    std::fs::write(&body_file, body).unwrap();
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        &format!("@{}", body_file.display()),
+        &format!("http://{}/v1/traces", weir.http.unwrap()),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    let path = dir.path().join("out.json");
+    let count = || {
+        std::fs::read_to_string(&path)
+            .map(|t| t.matches(r#""name":"s"#).count())
+            .unwrap_or(0)
+    };
+    weir.wait_for("all 4000 spans", Duration::from_secs(60), |_| {
+        count() >= 4000
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(), 4000);
+    assert!(
+        weir.stderr().contains("encoding them in halves"),
+        "{}",
+        weir.stderr()
+    );
+    weir.stop();
+}

@@ -189,29 +189,60 @@ impl Worker {
             pipeline: String::new(),
             metadata: batch.metadata.as_ref().clone(),
         };
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 1;
-        loop {
-            match self
-                .pool
-                .encode(&ctx, batch.signal, batch.payload.to_vec())
-                .await
-            {
-                Ok(outgoing) => return Ok(outgoing),
-                Err(CallError::Rejected(reason)) => {
-                    return Err(Failure::Permanent(format!(
-                        "the encoder refused it: {reason}"
-                    )));
+        self.encode_payload(&ctx, batch.signal, &batch.payload, batch.items, labels)
+            .await
+    }
+
+    /// Encodes one request; one too big for the plugin's memory cap is
+    /// encoded in halves (down to single items) rather than dropped.
+    fn encode_payload<'a>(
+        &'a self,
+        ctx: &'a CallContext,
+        signal: crate::Signal,
+        payload: &'a [u8],
+        items: usize,
+        labels: &'a ExporterLabels,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<Outgoing>, Failure>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            let mut backoff = FIRST_BACKOFF;
+            let mut attempt = 1;
+            loop {
+                match self.pool.encode(ctx, signal, payload.to_vec()).await {
+                    Ok(outgoing) => return Ok(outgoing),
+                    Err(CallError::Rejected(reason)) => {
+                        return Err(Failure::Permanent(format!(
+                            "the encoder refused it: {reason}"
+                        )));
+                    }
+                    Err(CallError::Memory(cap)) if items > 1 => {
+                        tracing::warn!(
+                            exporter = self.id,
+                            items,
+                            "{items} items exceed the encoder's {cap} MiB: encoding them in halves"
+                        );
+                        let half = items.div_ceil(2);
+                        let parts = weir_wire::split(signal, payload, half)
+                            .map_err(|e| Failure::Permanent(format!("cannot split: {e}")))?;
+                        let mut outgoing = Vec::new();
+                        for part in &parts {
+                            let n = weir_wire::count_items(signal, part).unwrap_or(half);
+                            outgoing
+                                .extend(self.encode_payload(ctx, signal, part, n, labels).await?);
+                        }
+                        return Ok(outgoing);
+                    }
+                    Err(other) if attempt < ATTEMPTS => {
+                        self.note_retry(labels, attempt, backoff, &other.to_string());
+                        tokio::time::sleep(backoff).await;
+                        backoff *= 2;
+                        attempt += 1;
+                    }
+                    Err(other) => return Err(Failure::Retryable(other.to_string())),
                 }
-                Err(other) if attempt < ATTEMPTS => {
-                    self.note_retry(labels, attempt, backoff, &other.to_string());
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                    attempt += 1;
-                }
-                Err(other) => return Err(Failure::Retryable(other.to_string())),
             }
-        }
+        })
     }
 
     async fn deliver(
