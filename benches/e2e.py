@@ -134,11 +134,42 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mib(pid):
+def status_mib(pid, key):
+    """A `/proc/PID/status` memory line (`VmHWM`, `VmRSS`) in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(key + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mib(pid):
+    return status_mib(pid, "VmHWM")
+
+
+class RssSampler(threading.Thread):
+    """Samples VmRSS every 0.25 s while the load runs: the largest sample is
+    the resident set under load, which VmHWM hides behind start-up (plugin
+    compilation) when that peak is higher."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.max_mib, self.done = pid, 0.0, threading.Event()
+
+    def run(self):
+        while not self.done.wait(0.25):
+            try:
+                self.max_mib = max(self.max_mib, status_mib(self.pid, "VmRSS"))
+            except OSError:
+                return
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        try:
+            self.max_mib = max(self.max_mib, status_mib(self.pid, "VmRSS"))
+        except OSError:
+            pass
+        return self.max_mib
 
 
 def children_cpu():
@@ -247,6 +278,9 @@ class Bench:
                 gen_args += ["--ca", f"{c}/ca.crt", "--cert", f"{c}/client.crt", "--key", f"{c}/client.key"]
             time.sleep(0.5)  # let start-up work (plugin compilation) settle
             cpu0, tools0, t0 = cpu_seconds(weir.p.pid), children_cpu(), time.time()
+            start_rss = status_mib(weir.p.pid, "VmRSS")
+            sampler = RssSampler(weir.p.pid)
+            sampler.start()
             gen = subprocess.run(gen_args, capture_output=True, text=True)
             if gen.returncode != 0 and not gen.stdout.strip():
                 raise RuntimeError(f"generator failed: {gen.stderr}")
@@ -255,6 +289,7 @@ class Bench:
             wall = time.time() - t0
             cpu = cpu_seconds(weir.p.pid) - cpu0
             rss = peak_rss_mib(weir.p.pid)
+            load_rss = sampler.stop()
             tools = children_cpu() - tools0
             sink_report = json.loads(out)
         finally:
@@ -269,7 +304,7 @@ class Bench:
             "delivered": delivered, "duplicates": traces.get("duplicate_ids", 0),
             "missing": traces.get("missing_ids", count), "wall_s": wall,
             "gen_s": gen_report["elapsed_s"], "weir_cpu_s": cpu, "tools_cpu_s": tools,
-            "rss_mib": rss, "p50_ms": traces.get("latency", {}).get("p50_ms"),
+            "rss_mib": rss, "load_rss_mib": load_rss, "start_rss_mib": start_rss, "p50_ms": traces.get("latency", {}).get("p50_ms"),
             "p99_ms": traces.get("latency", {}).get("p99_ms"),
             "request_p99_ms": gen_report["latency"]["p99_ms"],
             "stopped_by": sink_report["stopped_by"],
@@ -319,12 +354,14 @@ def markdown(opts, results, steady, exporter, command):
     if steady:
         lines += ["", f"Steady load: {steady['rate']:,.0f} spans/s for {steady['wall_s']:.0f} s, "
                       f"pipeline {steady['pipeline']}, {steady['tls']}:", "",
-                  "| weir CPU (% of one core) | peak RSS MiB | p50 ms | p99 ms | delivered / sent | missing |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+                  "| weir CPU (% of one core) | RSS under load MiB | RSS at start MiB | peak RSS MiB | p50 ms "
+                  "| p99 ms | delivered / sent | missing |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         if "skipped" in steady:
             lines[-2:] = [f"skipped: {steady['skipped']}"]
         else:
-            lines.append(f"| {100 * steady['weir_cpu_s'] / steady['wall_s']:.2f} | {steady['rss_mib']:.1f} | "
+            lines.append(f"| {100 * steady['weir_cpu_s'] / steady['wall_s']:.2f} | {steady['load_rss_mib']:.1f} | "
+                         f"{steady['start_rss_mib']:.1f} | {steady['rss_mib']:.1f} | "
                          f"{fmt(steady['p50_ms'], '.1f')} | {fmt(steady['p99_ms'], '.1f')} | "
                          f"{steady['delivered']:,} / {steady['sent']:,} | {steady['missing']} |")
     if skipped:
@@ -338,7 +375,9 @@ def markdown(opts, results, steady, exporter, command):
         "sink's last expected span.",
         "- *weir CPU s*: utime + stime of the weir process (/proc/PID/stat) over the same window "
         "(start-up, i.e. plugin compilation, excluded); *per weir core* = delivered / CPU s.",
-        "- *peak RSS*: VmHWM of weir (/proc/PID/status), start-up included.",
+        "- *peak RSS*: VmHWM of weir (/proc/PID/status), start-up (plugin compilation) included; "
+        "*RSS under load*: the largest VmRSS sampled every 0.25 s while the load runs; "
+        "*RSS at start*: VmRSS when the load begins.",
         "- *p50/p99*: end-to-end, from the generator stamping `loadgen.sent_ns` on a request to the sink "
         "receiving each span (includes the batch processor's wait, up to its 200 ms timeout).",
         "- *missing/dup*: from the sink's exact set of `loadgen.id` stamps; the generator retries "
