@@ -113,45 +113,8 @@ fn get_metrics(addr: &str) -> (String, String) {
     (head.to_string(), body.to_string())
 }
 
-#[test]
-fn the_prometheus_exporter_serves_pipeline_metrics_to_a_real_prometheus() {
-    let Some(binary) = prometheus::binary() else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let endpoint = format!("127.0.0.1:{}", prometheus::free_port());
-    let short = format!("127.0.0.1:{}", prometheus::free_port());
-    let weir = Weir::start(
-        dir.path(),
-        &format!(
-            r#"
-receivers:
-  otlp:
-    protocols:
-      http: {{endpoint: 127.0.0.1:0}}
-processors:
-  batch: {{timeout: 50ms}}
-exporters:
-  prometheus:
-    endpoint: {endpoint}
-    const_labels: {{cluster: e2e}}
-  prometheus/short:
-    endpoint: {short}
-    namespace: short
-    metric_expiration: 5s
-    send_timestamps: true
-service:
-  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
-  pipelines:
-    metrics: {{receivers: [otlp], processors: [batch], exporters: [prometheus, prometheus/short]}}
-"#
-        ),
-    );
-    assert!(
-        weir.stderr().contains(&format!("address={endpoint}")),
-        "{}",
-        weir.stderr()
-    );
+/// Sends the Python SDK's counter, gauge and histogram (`send_metric_kinds.py`).
+fn send_metric_kinds(weir: &Weir) {
     let out = std::process::Command::new("python3")
         .arg(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -172,6 +135,46 @@ service:
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn the_prometheus_exporter_serves_pipeline_metrics_to_a_real_prometheus() {
+    let Some(binary) = prometheus::binary() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = format!("127.0.0.1:{}", prometheus::free_port());
+    let short = format!("127.0.0.1:{}", prometheus::free_port());
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: 127.0.0.1:0}}
+processors:
+  batch: {{timeout: 50ms}}
+exporters:
+  prometheus:
+    endpoint: {endpoint}
+    const_labels: {{cluster: e2e}}
+  prometheus/short:
+    endpoint: {short}
+    namespace: short
+    metric_expiration: 5s
+    send_timestamps: true
+service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  pipelines:
+    metrics: {{receivers: [otlp], processors: [batch], exporters: [prometheus, prometheus/short]}}
+"#
+    );
+    let weir = Weir::start(dir.path(), &config);
+    assert!(
+        weir.stderr().contains(&format!("address={endpoint}")),
+        "{}",
+        weir.stderr()
+    );
+    send_metric_kinds(&weir);
     weir.wait_for("the batch kept", std::time::Duration::from_secs(60), |w| {
         w.metric(
             "weir_exporter_sent_items_total",
@@ -282,5 +285,29 @@ service:
         std::time::Duration::from_secs(30),
         |_| !get_metrics(&short).1.contains("short_queue_depth"),
     );
+
+    // A reload that keeps the endpoint keeps it bound, with its series;
+    // what arrives afterwards carries the new config's labels.
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        config.replace("cluster: e2e", "cluster: e2e-2"),
+    )
+    .unwrap();
+    let out = common::curl(&[
+        "-X",
+        "POST",
+        &format!("http://{}/reload", weir.telemetry.unwrap()),
+    ]);
+    let answer = String::from_utf8_lossy(&out.stdout);
+    assert!(!answer.contains("refused"), "{answer}");
+    weir.wait_for("the reload", std::time::Duration::from_secs(60), |w| {
+        w.metric("weir_config_reload_success_total", &[]) >= 1.0
+    });
+    send_metric_kinds(&weir);
+    let relabelled = prometheus.wait_query(r#"shop_orders_total{cluster="e2e-2",region="eu"}"#);
+    assert_eq!(relabelled[0].1, 5.0);
+    let body = get_metrics(&endpoint).1;
+    assert!(body.contains(r#"cluster="e2e","#), "{body}");
+    assert!(body.contains(r#"cluster="e2e-2","#), "{body}");
     assert_eq!(weir.metric("weir_exporter_failed_items_total", &[]), 0.0);
 }
