@@ -80,3 +80,37 @@ fn env_expansion_reaches_typed_settings() {
     assert_eq!(plugin.limits.timeout, std::time::Duration::from_millis(250));
     assert!(config.telemetry.log_json);
 }
+
+#[test]
+fn telemetry_address_defaults_to_the_go_collectors_and_follows_readers() {
+    let load_text = |text: &str| {
+        weir::config::load_str(text, Path::new("t.yaml"), "test", &|_| None)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let base =
+        "receivers: {otlp: {protocols: {http: {endpoint: 127.0.0.1:0}}}}\nexporters: {debug: {}}\n";
+    let pipelines = "  pipelines: {traces: {receivers: [otlp], exporters: [debug]}}\n";
+    let config = load_text(&format!("{base}service:\n{pipelines}"));
+    assert_eq!(
+        config.telemetry.metrics_address.as_deref(),
+        Some("127.0.0.1:8888")
+    );
+    let config = load_text(&format!(
+        "{base}service:\n  telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: 0.0.0.0, port: 9464}}}}}}}}]}}}}\n{pipelines}"
+    ));
+    assert_eq!(
+        config.telemetry.metrics_address.as_deref(),
+        Some("0.0.0.0:9464")
+    );
+    let config = load_text(&format!(
+        "{base}service:\n  telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{}}}}}}}}]}}}}\n{pipelines}"
+    ));
+    assert_eq!(
+        config.telemetry.metrics_address.as_deref(),
+        Some("127.0.0.1:8888")
+    );
+    let config = load_text(&format!(
+        "{base}service:\n  telemetry: {{metrics: {{level: none}}}}\n{pipelines}"
+    ));
+    assert_eq!(config.telemetry.metrics_address, None);
+}

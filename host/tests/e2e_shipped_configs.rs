@@ -25,6 +25,7 @@ fn secrets(dir: &Path) -> Vec<(&'static str, String)> {
         ("WEIR_OTLP_GRPC_ENDPOINT", "127.0.0.1:0".into()),
         ("WEIR_OTLP_HTTP_ENDPOINT", "127.0.0.1:0".into()),
         ("WEIR_HEALTH_ENDPOINT", "127.0.0.1:0".into()),
+        ("WEIR_PROMETHEUS_ENDPOINT", "127.0.0.1:0".into()),
         ("WEIR_TELEMETRY_ADDRESS", "127.0.0.1:0".into()),
         // Nothing listens there: these pipelines get no data in the test.
         ("LOKI_ENDPOINT", "http://127.0.0.1:9".into()),

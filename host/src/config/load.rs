@@ -674,6 +674,44 @@ struct RawTelemetry {
 struct RawTelemetryMetrics {
     address: Option<String>,
     level: Option<String>,
+    /// The Go collector's newer shape: `readers: [{pull: {exporter:
+    /// {prometheus: {host, port}}}}]`.
+    readers: Option<Vec<RawReader>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReader {
+    pull: RawPullReader,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPullReader {
+    exporter: RawPullExporter,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPullExporter {
+    prometheus: RawPrometheusReader,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrometheusReader {
+    #[serde(default = "loopback")]
+    host: String,
+    #[serde(default = "telemetry_port")]
+    port: u16,
+}
+
+fn loopback() -> String {
+    "127.0.0.1".into()
+}
+
+fn telemetry_port() -> u16 {
+    8888
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -690,6 +728,26 @@ fn telemetry_config(node: &Node, errors: &mut Errors) -> TelemetryConfig {
     };
     if let Some(address) = raw.metrics.address {
         out.metrics_address = Some(address);
+    }
+    match raw.metrics.readers.as_deref() {
+        None => {}
+        Some([reader]) => {
+            let prometheus = &reader.pull.exporter.prometheus;
+            let host = match prometheus.host.as_str() {
+                // `host: ""` in the Go collector means every interface.
+                "" => "0.0.0.0",
+                host => host,
+            };
+            out.metrics_address = Some(if host.contains(':') {
+                format!("[{host}]:{}", prometheus.port)
+            } else {
+                format!("{host}:{}", prometheus.port)
+            });
+        }
+        Some(_) => errors.add(
+            "service.telemetry.metrics.readers",
+            "expected one pull reader (the admin endpoint serves one /metrics)".to_string(),
+        ),
     }
     match raw.metrics.level.as_deref() {
         None | Some("basic" | "normal" | "detailed") => {}

@@ -14,6 +14,7 @@ mod load;
 mod load_tenancy;
 mod model;
 pub mod receiver;
+pub mod resourcedetection;
 pub mod tenancy;
 mod tree;
 pub mod units;

@@ -25,6 +25,7 @@ use super::router::{Routes, Table, TenantRoutes};
 use super::stateful::{StatefulRun, StatefulStage};
 use super::tail::Tail;
 use crate::auth::Authenticator;
+use crate::config::resourcedetection;
 use crate::config::tenancy::PluginLimitOverrides;
 use crate::config::{
     ComponentId, Config, ConfigError, ConfigErrors, PipelineConfig, PipelineId, ProcessorConfig,
@@ -35,7 +36,9 @@ use crate::plugin::{
     builtin_bytes,
 };
 use crate::tenant::{RateLimiter, Tenancy};
-use crate::transport::{Destination, FileSink, NetworkExporterConfig, NetworkSink};
+use crate::transport::{
+    Destination, FileSink, NetworkExporterConfig, NetworkSink, ScrapeConfig, ScrapeEndpoint,
+};
 
 /// A compiled plugin, for the start-up (and reload) report.
 #[derive(Debug, Clone)]
@@ -105,6 +108,8 @@ enum DestinationSpec {
     File(PathBuf),
     /// The sink is built while preparing, so TLS files are checked by `weir validate`.
     Network(Arc<NetworkSink>, DeliverySettings),
+    /// Bound when started (`weir validate` binds nothing).
+    Scrape(ScrapeConfig),
 }
 
 /// Running pipelines: the routing table and the tasks to wait for on shutdown.
@@ -227,6 +232,19 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             continue;
         };
         let limits = overrides.apply(config.plugins[plugin].limits);
+        // Plugins cannot read the environment or the host name: the host
+        // detects here (on every load and reload) and hands the result on.
+        let block = if plugin == "resourcedetection" {
+            match resourcedetection::resolve(block, &resourcedetection::ThisMachine) {
+                Ok(resolved) => resolved,
+                Err(message) => {
+                    error(format!("processors.{id}"), message);
+                    continue;
+                }
+            }
+        } else {
+            block.clone()
+        };
         match engine.processor_pool(
             plugin,
             &label(&scope, &id),
@@ -290,6 +308,13 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                     }
                 }
             }
+            PluginDestination::Scrape => match ScrapeConfig::from_block(&exporter.config) {
+                Ok(config) => DestinationSpec::Scrape(config),
+                Err(message) => {
+                    error(format!("exporters.{id}"), message);
+                    continue;
+                }
+            },
         };
         exporters.insert((scope, id), (pool, destination));
     }
@@ -393,6 +418,18 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
         let (destination, settings) = match spec {
             DestinationSpec::Stdout => (Destination::Stdout, DeliverySettings::local()),
             DestinationSpec::Network(sink, settings) => (Destination::Network(sink), settings),
+            DestinationSpec::Scrape(scrape) => match ScrapeEndpoint::shared(&scrape) {
+                Ok(endpoint) => (Destination::Scrape(endpoint), DeliverySettings::local()),
+                Err(e) => {
+                    errors.push(ConfigError {
+                        file: config.file.clone(),
+                        path: format!("exporters.{id}.endpoint"),
+                        line: None,
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            },
             DestinationSpec::File(path) => match FileSink::shared(&path) {
                 Ok(sink) => (Destination::File(sink), DeliverySettings::local()),
                 Err(e) => {

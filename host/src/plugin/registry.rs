@@ -10,6 +10,7 @@ use super::limits::PluginLimits;
 pub const BUILTIN_PROCESSORS: &[&str] = &[
     "attributes",
     "resource",
+    "resourcedetection",
     "transform",
     "filter",
     "probabilistic_sampler",
@@ -23,6 +24,7 @@ pub const BUILTIN_EXPORTERS: &[&str] = &[
     "otlphttp",
     "loki",
     "prometheusremotewrite",
+    "prometheus",
 ];
 
 /// The limits a built-in runs under unless `plugins.<type>.limits` says
@@ -53,6 +55,9 @@ pub fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
     match name {
         "attributes" => Some(include_bytes!(env!("WEIR_PLUGIN_ATTRIBUTES"))),
         "resource" => Some(include_bytes!(env!("WEIR_PLUGIN_RESOURCE"))),
+        // The host detects and configures the `resource` plugin with the
+        // result (see `config::resourcedetection`).
+        "resourcedetection" => Some(include_bytes!(env!("WEIR_PLUGIN_RESOURCE"))),
         "probabilistic_sampler" => Some(include_bytes!(env!("WEIR_PLUGIN_PROBABILISTIC_SAMPLER"))),
         "tail_sampling" => Some(include_bytes!(env!("WEIR_PLUGIN_TAIL_SAMPLING"))),
         "transform" => Some(include_bytes!(env!("WEIR_PLUGIN_TRANSFORM"))),
@@ -63,6 +68,7 @@ pub fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
         "otlphttp" => Some(include_bytes!(env!("WEIR_PLUGIN_OTLPHTTP"))),
         "loki" => Some(include_bytes!(env!("WEIR_PLUGIN_LOKI"))),
         "prometheusremotewrite" => Some(include_bytes!(env!("WEIR_PLUGIN_PROMETHEUSREMOTEWRITE"))),
+        "prometheus" => Some(include_bytes!(env!("WEIR_PLUGIN_PROMETHEUS"))),
         _ => None,
     }
 }

@@ -3,13 +3,16 @@
 //!
 //! stdout and files are written here ([`Destination`]); the network goes
 //! through [`NetworkSink`] (HTTP/1.1, HTTP/2 and unary gRPC over rustls),
-//! whose answers [`SendOutcome`] classifies for the retry loop.
+//! whose answers [`SendOutcome`] classifies for the retry loop; a
+//! `scrape` exporter's series are kept and served for Prometheus to pull
+//! ([`ScrapeEndpoint`]).
 
 pub mod config;
 mod connector;
 mod file;
 mod network;
 mod outcome;
+pub mod scrape;
 mod tls;
 
 use std::io::Write;
@@ -20,6 +23,7 @@ pub use config::NetworkExporterConfig;
 pub use file::FileSink;
 pub use network::{NetworkSink, OutgoingRequest, compress};
 pub use outcome::SendOutcome;
+pub use scrape::{ScrapeConfig, ScrapeEndpoint};
 
 /// Where an exporter's outgoing requests go.
 #[derive(Clone)]
@@ -30,6 +34,8 @@ pub enum Destination {
     File(Arc<FileSink>),
     /// The exporter's `endpoint`.
     Network(Arc<NetworkSink>),
+    /// Kept and served at the exporter's `endpoint` for Prometheus to scrape.
+    Scrape(Arc<ScrapeEndpoint>),
 }
 
 /// Why a destination could not be set up or written.
@@ -56,6 +62,12 @@ pub enum TransportError {
     /// The request could not be sent or answered (connect, reset, timeout).
     #[error("{0}")]
     Send(String),
+    /// A scrape endpoint's address could not be bound.
+    #[error("cannot listen on {endpoint}: {source}")]
+    Bind {
+        endpoint: String,
+        source: std::io::Error,
+    },
 }
 
 impl Destination {
@@ -74,6 +86,7 @@ impl Destination {
                     })
             }
             Destination::File(sink) => sink.append(bodies),
+            Destination::Scrape(endpoint) => endpoint.keep(bodies),
             Destination::Network(sink) => Err(TransportError::Unsupported(format!(
                 "{} is sent by the delivery loop, not written",
                 sink.describe()
@@ -87,6 +100,7 @@ impl Destination {
             Destination::Stdout => "stdout".into(),
             Destination::File(sink) => sink.path().display().to_string(),
             Destination::Network(sink) => sink.describe(),
+            Destination::Scrape(endpoint) => format!("http://{}/metrics", endpoint.address()),
         }
     }
 }

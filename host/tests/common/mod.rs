@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 pub mod https;
 pub mod otlp;
 pub mod plain;
+pub mod prometheus;
 pub mod sink;
 
 pub const WEIR: &str = env!("CARGO_BIN_EXE_weir");

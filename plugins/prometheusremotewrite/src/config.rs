@@ -68,16 +68,25 @@ impl Default for Config {
 impl Config {
     pub fn parse(config_json: &str) -> Result<Config, String> {
         let config: Config = weir_plugin_sdk::config::parse_exporter(config_json)?;
-        for name in config.external_labels.keys() {
-            if crate::naming::label_name(name) != *name || name.starts_with("__") {
-                return Err(format!(
-                    "external_labels: `{name}` is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"
-                ));
-            }
-        }
+        weir_plugin_sdk::prometheus::check_label_names(
+            "external_labels",
+            config.external_labels.keys(),
+        )?;
         if config.max_batch_size_bytes < 1024 {
             return Err("max_batch_size_bytes: expected at least 1024".into());
         }
         Ok(config)
+    }
+
+    /// How the shared conversion names and labels the series.
+    pub fn options(&self) -> weir_plugin_sdk::prometheus::Options {
+        weir_plugin_sdk::prometheus::Options {
+            namespace: self.namespace.clone(),
+            const_labels: self.external_labels.clone(),
+            resource_to_telemetry: self.resource_to_telemetry_conversion.enabled,
+            target_info: self.target_info.enabled,
+            add_metric_suffixes: self.add_metric_suffixes,
+            metadata: self.send_metadata,
+        }
     }
 }

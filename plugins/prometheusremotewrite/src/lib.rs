@@ -10,9 +10,7 @@
 //! `exponential_histogram_points_dropped`) and logged, not sent.
 
 pub mod config;
-pub mod convert;
-pub mod naming;
-pub mod proto;
+pub use weir_plugin_sdk::prometheus::{convert, naming, remote_write as proto};
 #[cfg(test)]
 mod tests;
 
@@ -34,7 +32,7 @@ static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
 /// `max_batch_size_bytes` before compression), and what was not sent.
 pub fn encode(config: &Config, payload: &[u8]) -> Result<(Vec<Outgoing>, Report), String> {
     let request = otlp::decode_metrics(payload).map_err(|e| e.0)?;
-    let (series, report) = convert::convert(config, &request);
+    let (series, report) = convert::convert(&config.options(), &request);
     let metadata: Vec<_> = series.metadata.values().cloned().collect();
     let all = series.into_time_series();
     let mut requests = Vec::new();

@@ -13,6 +13,7 @@ mod bindings;
 pub mod config;
 pub mod otlp;
 pub mod otlp_json;
+pub mod prometheus;
 
 pub use bindings::{exporter, processor};
 /// Editing requests on the wire format without decoding them: walk to each

@@ -6,15 +6,15 @@
 
 use std::collections::BTreeMap;
 
-use weir_plugin_sdk::attributes::{as_text, get};
-use weir_plugin_sdk::otlp::KeyValue;
-use weir_plugin_sdk::otlp::metrics::v1::{
+use crate::attributes::{as_text, get};
+use crate::otlp::KeyValue;
+use crate::otlp::metrics::v1::{
     AggregationTemporality, DataPointFlags, Metric, metric::Data, number_data_point,
 };
 
-use crate::config::Config;
-use crate::naming::{Kind, float_text, label_name, metric_name};
-use crate::proto::{Label, MetricMetadata, MetricType, Sample, TimeSeries};
+use super::Options;
+use super::naming::{Kind, float_text, label_name, metric_name};
+use super::remote_write::{Label, MetricMetadata, MetricType, Sample, TimeSeries};
 
 /// Prometheus's staleness marker, sent for points flagged "no recorded value".
 pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
@@ -110,8 +110,8 @@ fn add_attributes(labels: &mut BTreeMap<String, String>, attrs: &[KeyValue]) {
 
 /// Converts one `ExportMetricsServiceRequest`.
 pub fn convert(
-    config: &Config,
-    request: &weir_plugin_sdk::otlp::ExportMetricsServiceRequest,
+    config: &Options,
+    request: &crate::otlp::ExportMetricsServiceRequest,
 ) -> (Series, Report) {
     let mut out = Series::default();
     let mut report = Report::default();
@@ -123,7 +123,7 @@ pub fn convert(
             .unwrap_or_default();
         // Labels every series of this resource carries.
         let mut base = BTreeMap::new();
-        if config.resource_to_telemetry_conversion.enabled {
+        if config.resource_to_telemetry {
             add_attributes(&mut base, resource);
         }
         base.extend(job_instance(resource));
@@ -134,7 +134,7 @@ pub fn convert(
                 latest = latest.max(t);
             }
         }
-        if config.target_info.enabled && latest > 0 {
+        if config.target_info && latest > 0 {
             let others: Vec<KeyValue> = resource
                 .iter()
                 .filter(|kv| !IDENTIFYING.contains(&kv.key.as_str()))
@@ -153,9 +153,9 @@ pub fn convert(
     (out, report)
 }
 
-/// Sets `__name__` and the external labels (which never override).
-fn finish(config: &Config, labels: &mut BTreeMap<String, String>, name: &str) {
-    for (k, v) in &config.external_labels {
+/// Sets `__name__` and the constant labels (which never override).
+fn finish(config: &Options, labels: &mut BTreeMap<String, String>, name: &str) {
+    for (k, v) in &config.const_labels {
         labels.entry(k.clone()).or_insert_with(|| v.clone());
     }
     labels.insert("__name__".to_owned(), name.to_owned());
@@ -175,7 +175,7 @@ fn value_or_stale(value: f64, flags: u32) -> f64 {
 
 /// Converts one metric; returns the latest timestamp it had (ms).
 fn convert_metric(
-    config: &Config,
+    config: &Options,
     metric: &Metric,
     base: &BTreeMap<String, String>,
     out: &mut Series,
@@ -193,7 +193,7 @@ fn convert_metric(
     };
     let mut latest = 0;
     let metadata = |out: &mut Series, family: &str, kind: MetricType| {
-        if config.send_metadata {
+        if config.metadata {
             out.metadata.insert(
                 family.to_owned(),
                 MetricMetadata {
