@@ -84,6 +84,25 @@ impl Weir {
         }
     }
 
+    /// CPU time the collector has used (user + system), from
+    /// `/proc/<pid>/stat` (in USER_HZ ticks, 100 a second on Linux): what
+    /// a flood costs the collector, apart from what else runs on the machine.
+    fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the `(comm)`, which may hold spaces: utime and stime
+        // are the 14th and 15th of the whole line.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
     fn metric(&self, name: &str, label: &str) -> f64 {
         let mut stream = TcpStream::connect(self.telemetry).unwrap();
         write!(stream, "GET /metrics HTTP/1.0\r\n\r\n").unwrap();
@@ -181,6 +200,8 @@ fn paced(
 /// tenant measured, with or without the flood beside it.
 struct Phase {
     steady: Sent,
+    /// The collector's CPU time per second of the measured phase.
+    cpu_per_second: f64,
     exported: usize,
     flood: Option<Sent>,
     traps: f64,
@@ -194,6 +215,7 @@ fn isolation_phase(dir: &Path, config: &str, with_flood: bool, secs: f64) -> Pha
     paced(addr, "steady", STEADY_RATE, STEADY_SPANS, 1.0, |i| {
         Some(format!("warm-{i}"))
     });
+    let cpu_before = (weir.cpu_seconds(), Instant::now());
     let flood = with_flood.then(|| {
         std::thread::spawn(move || {
             // 10x the 1000 items/s limit: 100 requests/s of 100 trapping spans.
@@ -204,6 +226,7 @@ fn isolation_phase(dir: &Path, config: &str, with_flood: bool, secs: f64) -> Pha
         Some(format!("steady-{i}"))
     });
     let flood = flood.map(|f| f.join().unwrap());
+    let cpu_per_second = (weir.cpu_seconds() - cpu_before.0) / cpu_before.1.elapsed().as_secs_f64();
     let path = dir.join("steady.json");
     let deadline = Instant::now() + Duration::from_secs(60);
     let steady_spans = || -> usize {
@@ -222,6 +245,7 @@ fn isolation_phase(dir: &Path, config: &str, with_flood: bool, secs: f64) -> Pha
     );
     Phase {
         steady,
+        cpu_per_second,
         exported,
         flood,
         traps,
@@ -273,6 +297,7 @@ service:
     );
     let (mut ratios, mut lost_total) = (Vec::new(), 0);
     let (mut all_alone, mut all_with) = (Vec::new(), Vec::new());
+    let mut cpu = [Vec::new(), Vec::new()];
     for round in 0..rounds {
         // Alternate which phase goes first, so a drift in the machine's
         // load (other work on it) does not always favour one side.
@@ -289,8 +314,9 @@ service:
             let lost = s.accepted.len() - phase.exported.min(s.accepted.len());
             lost_total += lost + s.refused.len();
             p99[usize::from(with_flood)] = percentile(&s.latencies, 99.0);
+            cpu[usize::from(with_flood)].push(phase.cpu_per_second);
             println!(
-                "round {round} {}: steady p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} ok, {} refused; spans accepted {}, exported {} (lost {lost})",
+                "round {round} {}: steady p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} ok, {} refused; spans accepted {}, exported {} (lost {lost}); weir CPU {:.0} ms/s",
                 if with_flood {
                     "with flood"
                 } else {
@@ -303,6 +329,7 @@ service:
                 s.refused.len(),
                 s.accepted.len(),
                 phase.exported,
+                phase.cpu_per_second * 1e3,
             );
             if let Some(f) = &phase.flood {
                 println!(
@@ -334,6 +361,13 @@ service:
         ms(percentile(&all_alone, 99.0)),
         ms(percentile(&all_with, 99.0)),
         percentile(&all_with, 99.0).as_secs_f64() / percentile(&all_alone, 99.0).as_secs_f64(),
+    );
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64 * 1e3;
+    println!(
+        "weir CPU: {:.0} ms/s alone, {:.0} ms/s with the flood (the flood costs {:.0} ms of CPU a second)",
+        mean(&cpu[0]),
+        mean(&cpu[1]),
+        mean(&cpu[1]) - mean(&cpu[0]),
     );
 }
 
