@@ -161,11 +161,8 @@ fn build(
             }
         },
     );
-    let processors = components(
-        section("processors"),
-        "processors",
-        errors,
-        |id, node, path, errors| match id.kind.as_str() {
+    let parse_processor = |id: &ComponentId, node: &Node, path: String, errors: &mut Errors| {
+        match id.kind.as_str() {
             "batch" => typed::<BatchConfig>(node, &path, errors).map(ProcessorConfig::Batch),
             "memory_limiter" => typed::<MemoryLimiterConfig>(node, &path, errors)
                 .and_then(|c| memory_limiter_checked(c, &path, errors))
@@ -186,20 +183,16 @@ fn build(
                 );
                 None
             }
-        },
-    );
-    let exporters = components(
-        section("exporters"),
-        "exporters",
-        errors,
-        |id, node, path, errors| {
-            if plugins.contains_key(&id.kind) {
-                Some(ExporterConfig {
-                    plugin: id.kind.clone(),
-                    config: plugin_config(node),
-                })
-            } else {
-                errors.add(
+        }
+    };
+    let parse_exporter = |id: &ComponentId, node: &Node, path: String, errors: &mut Errors| {
+        if plugins.contains_key(&id.kind) {
+            Some(ExporterConfig {
+                plugin: id.kind.clone(),
+                config: plugin_config(node),
+            })
+        } else {
+            errors.add(
                 path,
                 format!(
                     "unknown exporter type `{}`; expected {} or a type declared under `plugins:`",
@@ -207,10 +200,16 @@ fn build(
                     BUILTIN_EXPORTERS.join(", ")
                 ),
             );
-                None
-            }
-        },
+            None
+        }
+    };
+    let processors = components(
+        section("processors"),
+        "processors",
+        errors,
+        &parse_processor,
     );
+    let exporters = components(section("exporters"), "exporters", errors, &parse_exporter);
     // References are checked against what is declared, valid or not, so one
     // bad component is reported once, not again at every pipeline naming it.
     let declared = |name: &str| -> BTreeSet<ComponentId> {
@@ -238,15 +237,28 @@ fn build(
         .unwrap_or_default();
     let tenants = super::load_tenancy::tenants(
         section("tenants"),
-        &|node, path, errors| {
-            pipelines_of(
-                node,
-                path,
-                &declared("receivers"),
-                &declared("processors"),
-                &declared("exporters"),
-                errors,
-            )
+        &super::load_tenancy::TenantParsers {
+            // A tenant's pipelines name its own components or the top-level ones.
+            pipelines: &|node, path, own_processors, own_exporters, errors| {
+                pipelines_of(
+                    node,
+                    path,
+                    &declared("receivers"),
+                    &declared("processors")
+                        .union(own_processors)
+                        .cloned()
+                        .collect(),
+                    &declared("exporters")
+                        .union(own_exporters)
+                        .cloned()
+                        .collect(),
+                    errors,
+                )
+            },
+            processors: &|node, path, errors| {
+                components(Some(node), path, errors, &parse_processor)
+            },
+            exporters: &|node, path, errors| components(Some(node), path, errors, &parse_exporter),
         },
         errors,
     );
@@ -351,6 +363,18 @@ fn plugin_config(node: &Node) -> serde_json::Value {
     match node.to_json() {
         serde_json::Value::Null => serde_json::json!({}),
         other => other,
+    }
+}
+
+/// The ids of a section's keys (valid or not as components), for checking
+/// references against what is declared.
+pub(super) fn declared_ids(node: &Node) -> BTreeSet<ComponentId> {
+    match &node.value {
+        Value::Map(entries) => entries
+            .iter()
+            .filter_map(|(k, _)| ComponentId::parse(k).ok())
+            .collect(),
+        _ => BTreeSet::new(),
     }
 }
 
@@ -636,6 +660,10 @@ fn pipeline(
                         ids.push(id);
                     }
                 }
+                Ok(id) if path.starts_with("tenants.") => errors.add(
+                    at,
+                    format!("`{id}` is not defined under `{kind}:` nor the tenant's own `{kind}:`"),
+                ),
                 Ok(id) => errors.add(at, format!("`{id}` is not defined under `{kind}:`")),
                 Err(message) => errors.add(at, message),
             }

@@ -6,8 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::auth::{BasicAuthConfig, BearerTokenAuthConfig};
 use super::error::Errors;
 use super::extensions::{ExtensionConfig, FileStorageConfig, HealthCheckConfig};
-use super::load::{entries, typed};
-use super::model::{ComponentId, Config, PipelineConfig, PipelineId, ReceiverConfig};
+use super::load::{declared_ids, entries, typed};
+use super::model::{
+    ComponentId, Config, ExporterConfig, PipelineConfig, PipelineId, ProcessorConfig,
+    ReceiverConfig,
+};
 use super::tenancy::{PluginLimitOverrides, RateLimitConfig, TenantConfig};
 use super::tree::{Node, Value};
 
@@ -124,13 +127,27 @@ pub(super) fn service_extensions(
     ids
 }
 
-type PipelinesOf<'a> =
-    dyn Fn(&Node, &str, &mut Errors) -> BTreeMap<PipelineId, PipelineConfig> + 'a;
+/// How the sections inside a tenant's block are read (the same way as
+/// their top-level namesakes, at the tenant's key path).
+pub(super) struct TenantParsers<'a> {
+    /// `pipelines`, given the ids the tenant defines itself (processors,
+    /// exporters), which its pipelines may name besides the top-level ones.
+    #[allow(clippy::type_complexity)]
+    pub pipelines: &'a dyn Fn(
+        &Node,
+        &str,
+        &BTreeSet<ComponentId>,
+        &BTreeSet<ComponentId>,
+        &mut Errors,
+    ) -> BTreeMap<PipelineId, PipelineConfig>,
+    pub processors: &'a dyn Fn(&Node, &str, &mut Errors) -> BTreeMap<ComponentId, ProcessorConfig>,
+    pub exporters: &'a dyn Fn(&Node, &str, &mut Errors) -> BTreeMap<ComponentId, ExporterConfig>,
+}
 
-/// `tenants:`: name → pipelines, budgets and limits.
+/// `tenants:`: name → its own components, pipelines, budgets and limits.
 pub(super) fn tenants(
     section: Option<&Node>,
-    pipelines_of: &PipelinesOf<'_>,
+    parsers: &TenantParsers<'_>,
     errors: &mut Errors,
 ) -> BTreeMap<String, TenantConfig> {
     let mut out = BTreeMap::new();
@@ -146,10 +163,25 @@ pub(super) fn tenants(
         }
         let mut tenant = TenantConfig::default();
         let mut ok = true;
-        for (key, node) in entries(node, &path, errors) {
+        let keys = entries(node, &path, errors);
+        // The tenant's own components first: its pipelines may name them.
+        let own = |section: &str| keys.iter().find(|(k, _)| k == section).map(|(_, n)| n);
+        let own_ids = |section: &str| own(section).map(declared_ids).unwrap_or_default();
+        let (own_processors, own_exporters) = (own_ids("processors"), own_ids("exporters"));
+        if let Some(node) = own("processors") {
+            tenant.processors = (parsers.processors)(node, &format!("{path}.processors"), errors);
+        }
+        if let Some(node) = own("exporters") {
+            tenant.exporters = (parsers.exporters)(node, &format!("{path}.exporters"), errors);
+        }
+        for (key, node) in keys {
             let at = format!("{path}.{key}");
             match key.as_str() {
-                "pipelines" => tenant.pipelines = pipelines_of(node, &at, errors),
+                "processors" | "exporters" => {}
+                "pipelines" => {
+                    tenant.pipelines =
+                        (parsers.pipelines)(node, &at, &own_processors, &own_exporters, errors)
+                }
                 "memory_limit_mib" => match typed::<u64>(node, &at, errors) {
                     Some(0) => {
                         errors.add(at, "expected a number of MiB above 0");
@@ -180,7 +212,7 @@ pub(super) fn tenants(
                 _ => {
                     errors.add(
                         at,
-                        "unknown key; expected pipelines, memory_limit_mib, rate_limit or plugin_limits",
+                        "unknown key; expected processors, exporters, pipelines, memory_limit_mib, rate_limit or plugin_limits",
                     );
                     ok = false;
                 }

@@ -127,6 +127,43 @@ impl Lines {
 }
 
 impl Config {
+    /// The processor `id` as the pipelines of `tenant` (`None`: the
+    /// service's) see it: the tenant's own definition, else the top-level
+    /// one; with the key path it is defined at.
+    pub fn processor_in(
+        &self,
+        tenant: Option<&str>,
+        id: &ComponentId,
+    ) -> Option<(&ProcessorConfig, String)> {
+        let own = tenant.and_then(|t| self.tenants.get(t).map(|c| (t, c)));
+        if let Some((t, c)) = own
+            && let Some(p) = c.processors.get(id)
+        {
+            return Some((p, format!("tenants.{t}.processors.{id}")));
+        }
+        self.processors
+            .get(id)
+            .map(|p| (p, format!("processors.{id}")))
+    }
+
+    /// The exporter `id` as the pipelines of `tenant` see it (see
+    /// [`Config::processor_in`]).
+    pub fn exporter_in(
+        &self,
+        tenant: Option<&str>,
+        id: &ComponentId,
+    ) -> Option<(&ExporterConfig, String)> {
+        let own = tenant.and_then(|t| self.tenants.get(t).map(|c| (t, c)));
+        if let Some((t, c)) = own
+            && let Some(e) = c.exporters.get(id)
+        {
+            return Some((e, format!("tenants.{t}.exporters.{id}")));
+        }
+        self.exporters
+            .get(id)
+            .map(|e| (e, format!("exporters.{id}")))
+    }
+
     /// The extensions `service.extensions` turns on, with their settings.
     pub fn enabled_extensions(&self) -> impl Iterator<Item = (&ComponentId, &ExtensionConfig)> {
         self.service_extensions

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::model::{PipelineConfig, PipelineId};
+use super::model::{ComponentId, ExporterConfig, PipelineConfig, PipelineId, ProcessorConfig};
 
 /// The header read by a `header` source when it names none.
 pub const DEFAULT_TENANT_HEADER: &str = "X-Scope-OrgID";
@@ -109,6 +109,11 @@ pub struct TenantConfig {
     /// Limits for every plugin instance of this tenant, over the plugin
     /// type's own.
     pub plugin_limits: PluginLimitOverrides,
+    /// Processors defined for this tenant alone (`tenants.<name>.processors`);
+    /// its pipelines find an id here before the top-level `processors:`.
+    pub processors: BTreeMap<ComponentId, ProcessorConfig>,
+    /// Exporters defined for this tenant alone, found before the top-level ones.
+    pub exporters: BTreeMap<ComponentId, ExporterConfig>,
 }
 
 /// `tenants.<name>.rate_limit`: a token bucket of items (spans, data

@@ -71,6 +71,15 @@ pub type IngestFuture = Pin<Box<dyn Future<Output = Result<Accepted, Refusal>> +
 pub trait Ingest: Send + Sync + 'static {
     fn ingest(&self, request: IngestRequest) -> IngestFuture;
 
+    /// Decides, from what is known before the body is read (the
+    /// principal: certificate, user, headers), whether the request is
+    /// refused anyway: its tenant is unknown (`unknown: refuse`) or over its
+    /// rate limit. A flooding tenant then costs no body read or decode.
+    /// Requests this passes are checked again, in full, by [`Ingest::ingest`].
+    fn admit(&self, _signal: Signal, _principal: &Principal) -> Result<(), Refusal> {
+        Ok(())
+    }
+
     /// Checks a request's credentials before its body is read, with the
     /// authenticator the receiver's `transport` (`grpc`, `http`) names in
     /// config. Without one, every request passes.

@@ -17,7 +17,7 @@ use super::pipeline::Pipeline;
 use crate::Signal;
 use crate::auth::{AuthFailure, Authenticated, Authenticator};
 use crate::telemetry::{TenantLabels, metrics};
-use crate::tenant::{RateLimiter, Tenancy, Unidentified};
+use crate::tenant::{Principal, RateLimiter, Tenancy, Unidentified};
 
 /// Pipelines by (receiver id, signal).
 pub type Table = HashMap<(String, Signal), Vec<Arc<Pipeline>>>;
@@ -89,6 +89,34 @@ impl Ingest for ReceiverIngest {
         }
     }
 
+    fn admit(&self, signal: Signal, principal: &Principal) -> Result<(), Refusal> {
+        let routes = self.routes.load();
+        let tenant = match routes.tenancy.resolve_early(principal) {
+            // The body names the tenant (a resource attribute): decided in `ingest`.
+            None => return Ok(()),
+            Some(Err(Unidentified(reason))) => {
+                metrics().tenant_unidentified_requests.inc();
+                return Err(Refusal::Forbidden(reason));
+            }
+            Some(Ok(tenant)) => tenant,
+        };
+        let Some(limiter) = routes.tenants.get(&tenant).and_then(|t| t.limiter.as_ref()) else {
+            return Ok(());
+        };
+        limiter.check().map_err(|retry_after| {
+            // The items are not known yet: only the request is counted.
+            metrics()
+                .tenant_requests
+                .get_or_create(&TenantLabels {
+                    tenant: tenant.to_string(),
+                    signal: signal.to_string(),
+                    outcome: "rate_limited".into(),
+                })
+                .inc();
+            over_rate(&tenant, retry_after)
+        })
+    }
+
     fn ingest(&self, mut request: IngestRequest) -> IngestFuture {
         let routes = self.routes.load_full();
         let key = (self.receiver.clone(), request.signal);
@@ -137,12 +165,7 @@ impl Ingest for ReceiverIngest {
                     && let Err(retry_after) = limiter.take(request.items)
                 {
                     count("rate_limited");
-                    return Err(Refusal::Exhausted {
-                        retry_after,
-                        reason: format!(
-                            "tenant {tenant} is over its rate limit; retry after {retry_after:?}"
-                        ),
-                    });
+                    return Err(over_rate(&tenant, retry_after));
                 }
                 // Then the tenant's own memory budget, held until its batches are gone.
                 if let Some(gate) = &own.gate {
@@ -172,5 +195,13 @@ impl Ingest for ReceiverIngest {
             count("accepted");
             Ok(accepted)
         })
+    }
+}
+
+/// 429 / `RESOURCE_EXHAUSTED` with the time until the tenant may send again.
+fn over_rate(tenant: &str, retry_after: std::time::Duration) -> Refusal {
+    Refusal::Exhausted {
+        retry_after,
+        reason: format!("tenant {tenant} is over its rate limit; retry after {retry_after:?}"),
     }
 }

@@ -221,10 +221,13 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
 
     let mut processors = HashMap::new();
     for ((scope, id), overrides) in used(|p| &p.processors) {
-        let Some(ProcessorConfig::Plugin {
-            plugin,
-            config: block,
-        }) = config.processors.get(&id)
+        let Some((
+            ProcessorConfig::Plugin {
+                plugin,
+                config: block,
+            },
+            at,
+        )) = config.processor_in(scope.as_deref(), &id)
         else {
             continue;
         };
@@ -255,13 +258,15 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             Ok(pool) => {
                 processors.insert((scope, id), pool);
             }
-            Err(e) => error(format!("processors.{id}"), e.to_string()),
+            Err(e) => error(at, e.to_string()),
         }
     }
 
     let mut exporters = HashMap::new();
     for ((scope, id), overrides) in used(|p| &p.exporters) {
-        let exporter = &config.exporters[&id];
+        let Some((exporter, at)) = config.exporter_in(scope.as_deref(), &id) else {
+            continue; // Refused at load: the pipeline names no such exporter.
+        };
         let Some(component) = compile(&exporter.plugin, &mut error) else {
             continue;
         };
@@ -275,7 +280,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
         ) {
             Ok(pool) => pool,
             Err(e) => {
-                error(format!("exporters.{id}"), e.to_string());
+                error(at, e.to_string());
                 continue;
             }
         };
@@ -285,7 +290,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                 Some(path) if !path.is_empty() => DestinationSpec::File(PathBuf::from(path)),
                 _ => {
                     error(
-                        format!("exporters.{id}.path"),
+                        format!("{at}.path"),
                         "expected the path of the file to write".into(),
                     );
                     continue;
@@ -303,7 +308,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                 match sink {
                     Ok((sink, settings)) => DestinationSpec::Network(Arc::new(sink), settings),
                     Err(message) => {
-                        error(format!("exporters.{id}"), message);
+                        error(at, message);
                         continue;
                     }
                 }
@@ -433,9 +438,12 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
             DestinationSpec::File(path) => match FileSink::shared(&path) {
                 Ok(sink) => (Destination::File(sink), DeliverySettings::local()),
                 Err(e) => {
+                    let at = config
+                        .exporter_in(scope.as_deref(), &id)
+                        .map_or_else(|| format!("exporters.{id}"), |(_, at)| at);
                     errors.push(ConfigError {
                         file: config.file.clone(),
-                        path: format!("exporters.{id}.path"),
+                        path: format!("{at}.path"),
                         line: None,
                         message: e.to_string(),
                     });
@@ -478,7 +486,10 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
             let mut tail = Vec::new();
             let mut batch_config = None;
             for id in &pipeline.processors {
-                match &config.processors[id] {
+                let Some((processor, _)) = config.processor_in(view.scope.as_deref(), id) else {
+                    continue; // Refused at load: the pipeline names no such processor.
+                };
+                match processor {
                     ProcessorConfig::MemoryLimiter(c) => {
                         gate = Some(
                             gates
@@ -604,7 +615,11 @@ fn setting_error(path: String, message: String) -> (String, String) {
         && setting
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '-' | '/'));
-    if is_key_path && (path.starts_with("processors.") || path.starts_with("exporters.")) {
+    let component = path.starts_with("processors.")
+        || path.starts_with("exporters.")
+        || (path.starts_with("tenants.")
+            && (path.contains(".processors.") || path.contains(".exporters.")));
+    if is_key_path && component {
         (format!("{path}.{setting}"), rest.to_owned())
     } else {
         (path, message)

@@ -42,6 +42,14 @@ impl Encoding {
     }
 }
 
+/// Reads and drops a body that is refused anyway, up to `limit` bytes, so
+/// an HTTP/1.1 connection can carry the next request (past the limit, or on
+/// a read error, hyper closes it).
+pub async fn discard(body: Incoming, limit: usize) {
+    let mut body = Limited::new(body, limit);
+    while let Some(Ok(_)) = body.frame().await {}
+}
+
 /// Reads the whole body, decompressed, refusing it (413) past `limit` bytes.
 pub async fn read(
     body: Incoming,

@@ -59,6 +59,14 @@ impl Exporter {
         }
     }
 
+    /// Refuses, before the body is read, a request whose tenant is unknown
+    /// or over its rate limit (the caller records the outcome).
+    pub fn admit(&self, signal: Signal, principal: &Principal) -> Result<(), Rejection> {
+        self.ingest
+            .admit(signal, principal)
+            .map_err(Rejection::from)
+    }
+
     /// Validates `payload`, ingests it and records the outcome (exactly once).
     pub async fn export(
         &self,

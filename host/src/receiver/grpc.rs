@@ -111,6 +111,14 @@ impl GrpcReceiver {
                 return rejection.to_grpc().into_http();
             }
         };
+        // An unknown tenant or one over its rate limit is refused before the
+        // message is read (PERMISSION_DENIED, RESOURCE_EXHAUSTED).
+        if let Err(rejection) = self.exporter.admit(signal, &principal) {
+            self.exporter
+                .recorder
+                .record(Some(signal), rejection.outcome, 0, 0);
+            return rejection.to_grpc().into_http();
+        }
         let exported = Arc::new(AtomicBool::new(false));
         let method = Export {
             receiver: self.clone(),

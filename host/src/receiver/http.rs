@@ -99,8 +99,15 @@ impl HttpReceiver {
             .exporter
             .authenticate(request.headers(), conn)
             .map_err(Early)?;
-        // The body, decompressed, within max_request_body_size (413 past it).
         let (parts, incoming) = request.into_parts();
+        // An unknown tenant or one over its rate limit is refused before its
+        // body is decoded (403, 429): a flood costs a read, not a parse. The
+        // body is drained so the connection stays usable.
+        if let Err(rejection) = self.exporter.admit(signal, &principal) {
+            body::discard(incoming, self.limit).await;
+            return Err(Early(rejection));
+        }
+        // The body, decompressed, within max_request_body_size (413 past it).
         let bytes = body::read(incoming, &parts.headers, encoding, self.limit)
             .await
             .map_err(Early)?;

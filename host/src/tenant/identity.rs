@@ -75,6 +75,28 @@ impl Tenancy {
             .sources
             .iter()
             .find_map(|source| from_source(source, principal, signal, payload));
+        self.decide(found)
+    }
+
+    /// The tenant of a request from what is known before its body is read
+    /// (certificate, user, headers); `None` when a `resource_attribute`
+    /// source would be asked before any earlier source yields a name.
+    pub fn resolve_early(&self, principal: &Principal) -> Option<Result<Arc<str>, Unidentified>> {
+        let mut found = None;
+        for source in &self.sources {
+            if matches!(source, TenantSource::ResourceAttribute { .. }) {
+                return None;
+            }
+            found = from_source(source, principal, Signal::Traces, &[]);
+            if found.is_some() {
+                break;
+            }
+        }
+        Some(self.decide(found))
+    }
+
+    /// Names the tenant `found` stands for, as `tenancy.unknown` says.
+    fn decide(&self, found: Option<String>) -> Result<Arc<str>, Unidentified> {
         let named = match &found {
             Some(name) if well_formed(name) => match &self.known {
                 Some(known) => known.get(name.as_str()).cloned(),
@@ -242,6 +264,34 @@ mod tests {
         assert_eq!(&*strict.resolve(&a, Signal::Logs, &[]).unwrap(), "a");
         let bad = with_header("x-scope-orgid", "a b");
         assert!(strict.resolve(&bad, Signal::Logs, &[]).is_err());
+    }
+
+    #[test]
+    fn the_tenant_is_known_early_unless_the_body_must_be_read() {
+        let header = TenantSource::Header {
+            name: "X-Scope-OrgID".into(),
+        };
+        let attribute = TenantSource::ResourceAttribute {
+            key: "tenant.id".into(),
+        };
+        let p = with_header("x-scope-orgid", "a");
+        let t = tenancy(
+            vec![header.clone(), attribute.clone()],
+            UnknownTenant::Refuse,
+            &["a"],
+        );
+        assert_eq!(&*t.resolve_early(&p).unwrap().unwrap(), "a");
+        // No header: the body's resource attribute may still name one.
+        assert!(t.resolve_early(&Principal::default()).is_none());
+        let t = tenancy(
+            vec![attribute, header.clone()],
+            UnknownTenant::Refuse,
+            &["a"],
+        );
+        assert!(t.resolve_early(&p).is_none());
+        // Only headers: an unknown tenant is refused before the body.
+        let t = tenancy(vec![header], UnknownTenant::Refuse, &["a"]);
+        assert!(t.resolve_early(&Principal::default()).unwrap().is_err());
     }
 
     #[test]

@@ -4,18 +4,29 @@
 //! `http://` endpoint) and reads `grpc-status` from the trailers. The bytes
 //! go out as they came in: this plugin never decodes them.
 //!
-//! Config: only the host's keys (endpoint, tls, headers, auth, compression,
-//! timeout, retry_on_failure, sending_queue).
+//! Config: the host's keys (endpoint, tls, headers, auth, compression,
+//! timeout, retry_on_failure, sending_queue) and `headers_setter`: gRPC
+//! metadata from the batch's tenant or request metadata (see
+//! `weir_plugin_sdk::headers`).
+
+use std::sync::Mutex;
 
 use serde::Deserialize;
+use weir_plugin_sdk::headers::{self, HeaderSetter};
 use weir_plugin_sdk::exporter::{
     Batch, Context, Destination, ExporterInfo, Guest, Outgoing, PluginError, Signal, Signals,
 };
 
-/// The plugin has no keys of its own.
-#[derive(Debug, Default, Deserialize)]
+/// The plugin's own keys.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Config {}
+pub struct Config {
+    /// Metadata set per batch from its context (e.g. the tenant).
+    #[serde(default)]
+    pub headers_setter: Vec<HeaderSetter>,
+}
+
+static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
 
 /// The gRPC method of a signal's export service.
 pub fn method(signal: Signal) -> &'static str {
@@ -35,26 +46,36 @@ pub fn encode(signal: Signal, payload: Vec<u8>) -> Outgoing {
     }
 }
 
-/// Checks the plugin's own keys (there are none).
-pub fn parse(config_json: &str) -> Result<(), String> {
-    weir_plugin_sdk::config::parse_exporter::<Config>(config_json)
-        .map(drop)
-        .map_err(|e| format!("{e}; the otlp exporter takes only endpoint, tls, headers, auth, compression, timeout, retry_on_failure and sending_queue"))
+/// Reads the plugin's own keys.
+pub fn parse(config_json: &str) -> Result<Config, String> {
+    let config: Config = weir_plugin_sdk::config::parse_exporter(config_json)
+        .map_err(|e| format!("{e}; the otlp exporter takes only endpoint, tls, headers, headers_setter, auth, compression, timeout, retry_on_failure and sending_queue"))?;
+    headers::check(&config.headers_setter)?;
+    Ok(config)
 }
 
 struct OtlpExporter;
 
 impl Guest for OtlpExporter {
     fn init(config_json: String) -> Result<ExporterInfo, PluginError> {
-        parse(&config_json).map_err(PluginError::InvalidConfig)?;
+        let config = parse(&config_json).map_err(PluginError::InvalidConfig)?;
+        *CONFIG.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
         Ok(ExporterInfo {
             signals: Signals::all(),
             destination: Destination::Network,
         })
     }
 
-    fn encode(_ctx: Context, batch: Batch) -> Result<Vec<Outgoing>, PluginError> {
-        Ok(vec![encode(batch.signal, batch.payload)])
+    fn encode(ctx: Context, batch: Batch) -> Result<Vec<Outgoing>, PluginError> {
+        let setters = CONFIG
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|c| headers::resolve(&c.headers_setter, &ctx))
+            .unwrap_or_default();
+        let mut out = encode(batch.signal, batch.payload);
+        out.headers.extend(setters);
+        Ok(vec![out])
     }
 }
 
@@ -83,5 +104,10 @@ mod tests {
         parse(r#"{"endpoint": "tempo:4317", "tls": {"insecure": true}}"#).unwrap();
         let err = parse(r#"{"endpoint": "x", "balancer_name": "round_robin"}"#).unwrap_err();
         assert!(err.contains("unknown field `balancer_name`"), "{err}");
+        let c = parse(r#"{"endpoint": "x", "headers_setter": [{"key": "X-Scope-OrgID", "from_context": "tenant"}]}"#)
+            .unwrap();
+        assert_eq!(c.headers_setter.len(), 1);
+        let err = parse(r#"{"headers_setter": [{"key": "a b", "value": "c"}]}"#).unwrap_err();
+        assert!(err.starts_with("headers_setter[0].key:"), "{err}");
     }
 }

@@ -4,7 +4,9 @@
 //! `/v1/logs`) with the exporter's TLS, auth, compression and retries.
 //!
 //! Config (besides the host's keys): `encoding: proto | json` (default
-//! `proto`). Protobuf batches go out as they are, never decoded.
+//! `proto`), and `headers_setter` (headers from the batch's tenant or
+//! metadata, see `weir_plugin_sdk::headers`). Protobuf batches go out as
+//! they are, never decoded.
 
 use std::sync::Mutex;
 
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use weir_plugin_sdk::exporter::{
     Batch, Context, Destination, ExporterInfo, Guest, Outgoing, PluginError, Signal, Signals,
 };
+use weir_plugin_sdk::headers::{self, HeaderSetter};
 use weir_plugin_sdk::otlp_json;
 
 /// How requests are encoded.
@@ -29,11 +32,16 @@ pub enum Encoding {
 pub struct Config {
     #[serde(default)]
     pub encoding: Encoding,
+    /// Headers set per batch from its context (e.g. the tenant).
+    #[serde(default)]
+    pub headers_setter: Vec<HeaderSetter>,
 }
 
 impl Config {
     pub fn parse(config_json: &str) -> Result<Config, String> {
-        weir_plugin_sdk::config::parse_exporter(config_json)
+        let config: Config = weir_plugin_sdk::config::parse_exporter(config_json)?;
+        headers::check(&config.headers_setter)?;
+        Ok(config)
     }
 }
 
@@ -73,15 +81,16 @@ impl Guest for OtlpHttpExporter {
         })
     }
 
-    fn encode(_ctx: Context, batch: Batch) -> Result<Vec<Outgoing>, PluginError> {
+    fn encode(ctx: Context, batch: Batch) -> Result<Vec<Outgoing>, PluginError> {
         let config = CONFIG
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or_else(|| PluginError::Rejected("encode called before init".to_owned()))?;
-        encode(&config, batch.signal, batch.payload)
-            .map(|o| vec![o])
-            .map_err(PluginError::Rejected)
+        let mut out = encode(&config, batch.signal, batch.payload).map_err(PluginError::Rejected)?;
+        out.headers
+            .extend(headers::resolve(&config.headers_setter, &ctx));
+        Ok(vec![out])
     }
 }
 
@@ -121,6 +130,13 @@ mod tests {
         assert_eq!(Config::parse("null").unwrap(), Config::default());
         let err = Config::parse(r#"{"traces_endpoint": "http://x"}"#).unwrap_err();
         assert!(err.contains("unknown field `traces_endpoint`"), "{err}");
+        let c = Config::parse(
+            r#"{"endpoint": "x", "headers_setter": [{"key": "X-Scope-OrgID", "from_context": "tenant"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.headers_setter[0].from_context.as_deref(), Some("tenant"));
+        let err = Config::parse(r#"{"headers_setter": [{"key": "X-Scope-OrgID"}]}"#).unwrap_err();
+        assert!(err.starts_with("headers_setter[0]:"), "{err}");
     }
 
     #[test]
@@ -132,6 +148,7 @@ mod tests {
         assert_eq!(out.headers[0].1, "application/x-protobuf");
         let json = Config {
             encoding: Encoding::Json,
+            ..Config::default()
         };
         let out = encode(&json, Signal::Traces, payload).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&out.body).unwrap();

@@ -11,6 +11,7 @@ pub mod actions;
 pub mod attributes;
 mod bindings;
 pub mod config;
+pub mod headers;
 pub mod otlp;
 pub mod otlp_json;
 pub mod prometheus;
