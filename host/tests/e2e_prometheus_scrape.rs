@@ -113,14 +113,16 @@ fn get_metrics(addr: &str) -> (String, String) {
     (head.to_string(), body.to_string())
 }
 
-/// Sends the Python SDK's counter, gauge and histogram (`send_metric_kinds.py`).
-fn send_metric_kinds(weir: &Weir) {
+/// Sends the Python SDK's counter, gauge and histogram
+/// (`send_metric_kinds.py`) for service `shop`, with extra arguments.
+fn send_metric_kinds(weir: &Weir, args: &[&str]) {
     let out = std::process::Command::new("python3")
         .arg(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/clients/send_metric_kinds.py"),
         )
         .args(["--service", "shop", "--run-id", "r7"])
+        .args(args)
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             format!("http://{}", weir.http.unwrap()),
@@ -174,7 +176,7 @@ service:
         "{}",
         weir.stderr()
     );
-    send_metric_kinds(&weir);
+    send_metric_kinds(&weir, &[]);
     weir.wait_for("the batch kept", std::time::Duration::from_secs(60), |w| {
         w.metric(
             "weir_exporter_sent_items_total",
@@ -303,11 +305,36 @@ service:
     weir.wait_for("the reload", std::time::Duration::from_secs(60), |w| {
         w.metric("weir_config_reload_success_total", &[]) >= 1.0
     });
-    send_metric_kinds(&weir);
+    send_metric_kinds(&weir, &[]);
     let relabelled = prometheus.wait_query(r#"shop_orders_total{cluster="e2e-2",region="eu"}"#);
     assert_eq!(relabelled[0].1, 5.0);
     let body = get_metrics(&endpoint).1;
     assert!(body.contains(r#"cluster="e2e","#), "{body}");
     assert!(body.contains(r#"cluster="e2e-2","#), "{body}");
+
+    // Delta temporality: the exporter adds points up into running totals,
+    // as the Go exporter does (two rounds of 5 and 7, and of 3 durations).
+    send_metric_kinds(&weir, &["--service", "delta", "--delta", "--rounds", "2"]);
+    let eu = prometheus.wait_query(r#"shop_orders_total{job="delta",region="eu"}"#);
+    assert_eq!(eu[0].1, 10.0, "{eu:?}");
+    let body = get_metrics(&endpoint).1;
+    for line in [
+        r#"shop_orders_total{cluster="e2e-2",job="delta",region="us"} 14"#,
+        r#"http_server_duration_milliseconds_bucket{cluster="e2e-2",job="delta",le="5",route="/buy"} 2"#,
+        r#"http_server_duration_milliseconds_count{cluster="e2e-2",job="delta",route="/buy"} 6"#,
+        r#"http_server_duration_milliseconds_sum{cluster="e2e-2",job="delta",route="/buy"} 1110"#,
+    ] {
+        assert!(
+            body.lines().any(|l| without_instance(l) == line),
+            "no `{line}` in:\n{body}"
+        );
+    }
+    assert_eq!(
+        weir.metric(
+            "weir_plugin_counter_total",
+            &[("name", "delta_points_dropped")]
+        ),
+        0.0
+    );
     assert_eq!(weir.metric("weir_exporter_failed_items_total", &[]), 0.0);
 }

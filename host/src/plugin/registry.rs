@@ -29,12 +29,18 @@ pub const BUILTIN_EXPORTERS: &[&str] = &[
 
 /// The limits a built-in runs under unless `plugins.<type>.limits` says
 /// otherwise. A tail sampler's memory is the traces it holds, so it gets
-/// room for `num_traces` (50,000 by default) and time to flush them.
+/// room for `num_traces` (50,000 by default) and time to flush them; the
+/// `prometheus` exporter keeps delta totals, so it runs one instance.
 pub fn builtin_limits(name: &str) -> PluginLimits {
     match name {
         "tail_sampling" => PluginLimits {
             memory_mib: 1024,
             timeout: Duration::from_secs(10),
+            ..PluginLimits::default()
+        },
+        // One instance: it keeps the running totals of delta series.
+        "prometheus" => PluginLimits {
+            max_instances: 1,
             ..PluginLimits::default()
         },
         _ => PluginLimits::default(),

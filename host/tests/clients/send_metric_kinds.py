@@ -7,7 +7,9 @@ OTEL_EXPORTER_OTLP_* variables), with cumulative temporality:
 - histogram `http.server.duration` (unit ms): 5, 50 and 500 for route=/buy
 
 With --delta the counter and histogram use delta temporality instead.
-Exits non-zero if the export failed.
+With --rounds N the same values are recorded and exported N times (the
+gauge stays 42): cumulative totals end at N times the values above.
+Exits non-zero if an export failed.
 """
 
 import argparse
@@ -25,6 +27,7 @@ def main():
     parser.add_argument("--service", default="weir-e2e")
     parser.add_argument("--run-id", default="run")
     parser.add_argument("--delta", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     resource = Resource.create({"service.name": args.service, "run.id": args.run_id})
     if args.delta:
@@ -42,17 +45,21 @@ def main():
     provider = MeterProvider(resource=resource, metric_readers=[reader])
     meter = provider.get_meter("weir.e2e")
     orders = meter.create_counter("shop.orders", unit="1", description="orders taken")
-    orders.add(5, {"region": "eu"})
-    orders.add(7, {"region": "us"})
     meter.create_observable_gauge(
         "queue.depth", unit="{item}", callbacks=[lambda options: [Observation(42, {"queue": "a"})]]
     )
     duration = meter.create_histogram("http.server.duration", unit="ms")
-    for value in (5, 50, 500):
-        duration.record(value, {"route": "/buy"})
-    result = OTLPMetricExporter().export(reader.get_metrics_data())
-    print("exported" if result == MetricExportResult.SUCCESS else "failed")
-    sys.exit(0 if result == MetricExportResult.SUCCESS else 1)
+    exporter = OTLPMetricExporter()
+    ok = True
+    for _ in range(args.rounds):
+        orders.add(5, {"region": "eu"})
+        orders.add(7, {"region": "us"})
+        for value in (5, 50, 500):
+            duration.record(value, {"route": "/buy"})
+        result = exporter.export(reader.get_metrics_data())
+        ok = ok and result == MetricExportResult.SUCCESS
+    print("exported" if ok else "failed")
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,12 @@
 //! `prometheusremotewrite`) and returns them as one remote-write
 //! `WriteRequest` with family metadata (the `scrape` destination's body);
 //! the host keeps the latest sample of each series and serves the text
-//! exposition. Delta sums and histograms and exponential histograms have
-//! no cumulative form here: their points are counted
+//! exposition. As in the Go exporter, monotonic delta sums and delta
+//! histograms are added up into running totals (kept in this instance: the
+//! exporter runs one, so a total restarts only when the instance is
+//! replaced or the config reloaded, which Prometheus reads as a counter
+//! reset); non-monotonic delta sums and exponential histograms have no
+//! form here: their points are counted
 //! (`weir_plugin_counter_total{name="delta_points_dropped"}`,
 //! `exponential_histogram_points_dropped`) and logged.
 
@@ -91,13 +95,14 @@ impl Config {
 }
 
 /// The scrape store's input for one metrics batch (`None`: nothing to
-/// keep), and what could not be converted.
+/// keep), and what could not be converted; delta points add to `totals`.
 pub fn encode(
     config: &Config,
     payload: &[u8],
+    totals: &mut convert::Accumulator,
 ) -> Result<(Option<Vec<u8>>, convert::Report), String> {
     let request = otlp::decode_metrics(payload).map_err(|e| e.0)?;
-    let (series, report) = convert::convert(&config.options(), &request);
+    let (series, report) = convert::convert_with(&config.options(), &request, Some(totals));
     let metadata = series.metadata.values().cloned().collect();
     let timeseries = series.into_time_series();
     if timeseries.is_empty() {
@@ -111,6 +116,8 @@ pub fn encode(
 }
 
 static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
+/// Running totals of delta series.
+static TOTALS: Mutex<Option<convert::Accumulator>> = Mutex::new(None);
 
 struct PrometheusExporter;
 
@@ -135,7 +142,10 @@ impl Guest for PrometheusExporter {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or_else(|| PluginError::Rejected("encode called before init".to_owned()))?;
-        let (body, report) = encode(&config, &batch.payload).map_err(PluginError::Rejected)?;
+        let mut totals = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
+        let totals = totals.get_or_insert_with(Default::default);
+        let (body, report) =
+            encode(&config, &batch.payload, totals).map_err(PluginError::Rejected)?;
         if report.delta_points > 0 {
             host::counter_add("delta_points_dropped", report.delta_points);
         }
@@ -149,7 +159,7 @@ impl Guest for PrometheusExporter {
             host::log(
                 host::Level::Warn,
                 &format!(
-                    "not kept: {} delta points and {} exponential histogram points (use cumulative temporality) from {}",
+                    "not kept: {} non-monotonic delta points and {} exponential histogram points (use cumulative temporality) from {}",
                     report.delta_points,
                     report.exponential_histogram_points,
                     report.dropped_metrics.join(", ")

@@ -105,7 +105,12 @@ fn defaults_follow_the_go_exporter() {
 fn a_batch_becomes_series_with_family_metadata() {
     let config =
         Config::parse(r#"{"namespace": "app", "const_labels": {"cluster": "eu-1"}}"#).unwrap();
-    let (body, report) = encode(&config, &request(AggregationTemporality::Cumulative)).unwrap();
+    let (body, report) = encode(
+        &config,
+        &request(AggregationTemporality::Cumulative),
+        &mut Default::default(),
+    )
+    .unwrap();
     assert_eq!(report, convert::Report::default());
     let write = WriteRequest::decode(body.unwrap().as_slice()).unwrap();
     assert_eq!(
@@ -139,7 +144,12 @@ fn resource_attributes_become_labels_when_asked() {
         r#"{"resource_to_telemetry_conversion": {"enabled": true}, "add_metric_suffixes": false}"#,
     )
     .unwrap();
-    let (body, _) = encode(&config, &request(AggregationTemporality::Cumulative)).unwrap();
+    let (body, _) = encode(
+        &config,
+        &request(AggregationTemporality::Cumulative),
+        &mut Default::default(),
+    )
+    .unwrap();
     let write = WriteRequest::decode(body.unwrap().as_slice()).unwrap();
     let all = series(&write);
     assert!(
@@ -152,10 +162,56 @@ fn resource_attributes_become_labels_when_asked() {
 }
 
 #[test]
-fn delta_points_are_reported_not_kept() {
+fn monotonic_delta_sums_add_up_while_points_follow_each_other() {
+    let config = Config::parse("{}").unwrap();
+    let mut totals = convert::Accumulator::default();
+    let delta = |start: u64, end: u64, value: f64| {
+        let mut payload =
+            ExportMetricsServiceRequest::decode(request(AggregationTemporality::Delta).as_slice())
+                .unwrap();
+        let metric = &mut payload.resource_metrics[0].scope_metrics[0].metrics[0];
+        let Some(Data::Sum(sum)) = metric.data.as_mut() else {
+            panic!("the first metric is a sum")
+        };
+        sum.data_points[0].start_time_unix_nano = start;
+        sum.data_points[0].time_unix_nano = end;
+        sum.data_points[0].value = Some(number_data_point::Value::AsDouble(value));
+        payload.encode_to_vec()
+    };
+    let orders = |body: Option<Vec<u8>>| {
+        let write = WriteRequest::decode(body.unwrap().as_slice()).unwrap();
+        series(&write)
+            .into_iter()
+            .find(|s| s.starts_with("orders_total"))
+            .unwrap()
+    };
+    let (body, report) = encode(&config, &delta(10, 20, 5.0), &mut totals).unwrap();
+    assert_eq!(report.delta_points, 0);
+    assert!(orders(body).ends_with("} 5"));
+    let (body, _) = encode(&config, &delta(20, 30, 2.0), &mut totals).unwrap();
+    assert!(orders(body).ends_with("} 7"));
+    // A point that does not start where the last ended starts afresh.
+    let (body, _) = encode(&config, &delta(100, 110, 1.0), &mut totals).unwrap();
+    assert!(orders(body).ends_with("} 1"));
+    assert_eq!(totals.len(), 1);
+}
+
+#[test]
+fn non_monotonic_delta_sums_are_reported_not_kept() {
+    let mut payload =
+        ExportMetricsServiceRequest::decode(request(AggregationTemporality::Delta).as_slice())
+            .unwrap();
+    let Some(Data::Sum(sum)) = payload.resource_metrics[0].scope_metrics[0].metrics[0]
+        .data
+        .as_mut()
+    else {
+        panic!("the first metric is a sum")
+    };
+    sum.is_monotonic = false;
     let (body, report) = encode(
         &Config::parse("{}").unwrap(),
-        &request(AggregationTemporality::Delta),
+        &payload.encode_to_vec(),
+        &mut Default::default(),
     )
     .unwrap();
     assert_eq!(report.delta_points, 1);

@@ -176,3 +176,52 @@ impl ScrapeEndpoint {
         self.address
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_keys_follow_the_go_exporter() {
+        let config = ScrapeConfig::from_block(&serde_json::json!({
+            "endpoint": "0.0.0.0:8889", "namespace": "app", "const_labels": {"a": "b"}
+        }))
+        .unwrap();
+        assert_eq!(
+            config,
+            ScrapeConfig {
+                endpoint: "0.0.0.0:8889".into(),
+                send_timestamps: false,
+                metric_expiration: Duration::from_secs(300),
+            }
+        );
+        let config = ScrapeConfig::from_block(&serde_json::json!({
+            "endpoint": "127.0.0.1:0", "send_timestamps": true, "metric_expiration": "90s"
+        }))
+        .unwrap();
+        assert!(config.send_timestamps);
+        assert_eq!(config.metric_expiration, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn what_a_scrape_endpoint_cannot_use_is_refused() {
+        let err = |block: serde_json::Value| ScrapeConfig::from_block(&block).unwrap_err();
+        assert!(err(serde_json::json!({})).starts_with("endpoint: required"));
+        assert!(
+            err(serde_json::json!({"endpoint": "http://x:1"}))
+                .starts_with("endpoint: expected host:port")
+        );
+        assert!(
+            err(serde_json::json!({"endpoint": "x:1", "tls": {"insecure": true}}))
+                .starts_with("tls: not supported")
+        );
+        assert!(
+            err(serde_json::json!({"endpoint": "x:1", "metric_expiration": "soon"}))
+                .starts_with("metric_expiration: ")
+        );
+        assert!(
+            err(serde_json::json!({"endpoint": "x:1", "send_timestamps": "yes"}))
+                .starts_with("send_timestamps: expected true or false")
+        );
+    }
+}

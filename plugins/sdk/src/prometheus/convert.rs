@@ -1,10 +1,11 @@
 //! OTLP metrics → Prometheus series: gauges, cumulative sums (monotonic ones
 //! as counters), cumulative histograms (`_bucket{le}`, `_sum`, `_count`),
 //! summaries (`{quantile}`, `_sum`, `_count`), and one `target_info` per
-//! resource. Delta temporality and exponential histograms have no remote
-//! write 1.0 form: their points are counted in [`Report`], not sent.
+//! resource. Delta temporality has no remote write 1.0 form unless an
+//! [`Accumulator`] keeps running totals; exponential histograms have none:
+//! such points are counted in [`Report`], not converted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::attributes::{as_text, get};
 use crate::otlp::KeyValue;
@@ -108,10 +109,114 @@ fn add_attributes(labels: &mut BTreeMap<String, String>, attrs: &[KeyValue]) {
     }
 }
 
-/// Converts one `ExportMetricsServiceRequest`.
+/// Running totals that turn delta points into cumulative ones, as the Go
+/// collector's `prometheus` exporter does: a monotonic delta sum adds to
+/// the series' total, and a delta histogram to its buckets, count and sum,
+/// when the point starts where the last one ended; otherwise it starts the
+/// total afresh. Series are keyed by their labels (name included).
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    sums: HashMap<Vec<Label>, Total<f64>>,
+    histograms: HashMap<Vec<Label>, Total<HistogramTotal>>,
+}
+
+#[derive(Debug, Clone)]
+struct Total<T> {
+    value: T,
+    /// `time_unix_nano` of the last point added.
+    end: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct HistogramTotal {
+    bounds: Vec<f64>,
+    buckets: Vec<u64>,
+    count: u64,
+    sum: Option<f64>,
+}
+
+impl Accumulator {
+    /// Series held.
+    pub fn len(&self) -> usize {
+        self.sums.len() + self.histograms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn add_sum(&mut self, key: Vec<Label>, delta: f64, start: u64, end: u64) -> f64 {
+        let total = self.sums.entry(key).or_insert(Total {
+            value: 0.0,
+            end: start,
+        });
+        total.value = if total.end == start {
+            total.value + delta
+        } else {
+            delta
+        };
+        total.end = end;
+        total.value
+    }
+
+    fn add_histogram(
+        &mut self,
+        key: Vec<Label>,
+        delta: HistogramTotal,
+        start: u64,
+        end: u64,
+    ) -> HistogramTotal {
+        let total = self.histograms.entry(key).or_insert_with(|| Total {
+            value: HistogramTotal {
+                bounds: delta.bounds.clone(),
+                buckets: vec![0; delta.buckets.len()],
+                count: 0,
+                sum: None,
+            },
+            end: start,
+        });
+        let continues = total.end == start
+            && total.value.bounds == delta.bounds
+            && total.value.buckets.len() == delta.buckets.len();
+        total.value = if continues {
+            HistogramTotal {
+                bounds: delta.bounds,
+                buckets: total
+                    .value
+                    .buckets
+                    .iter()
+                    .zip(&delta.buckets)
+                    .map(|(a, b)| a + b)
+                    .collect(),
+                count: total.value.count + delta.count,
+                sum: match (total.value.sum, delta.sum) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => b.or(a),
+                },
+            }
+        } else {
+            delta
+        };
+        total.end = end;
+        total.value.clone()
+    }
+}
+
+/// Converts one `ExportMetricsServiceRequest`; delta points are reported,
+/// not converted.
 pub fn convert(
     config: &Options,
     request: &crate::otlp::ExportMetricsServiceRequest,
+) -> (Series, Report) {
+    convert_with(config, request, None)
+}
+
+/// Like [`convert`]; with an [`Accumulator`], monotonic delta sums and
+/// delta histograms become cumulative series too.
+pub fn convert_with(
+    config: &Options,
+    request: &crate::otlp::ExportMetricsServiceRequest,
+    mut accumulator: Option<&mut Accumulator>,
 ) -> (Series, Report) {
     let mut out = Series::default();
     let mut report = Report::default();
@@ -130,7 +235,14 @@ pub fn convert(
         let mut latest = 0i64;
         for sm in &rm.scope_metrics {
             for metric in &sm.metrics {
-                let t = convert_metric(config, metric, &base, &mut out, &mut report);
+                let t = convert_metric(
+                    config,
+                    metric,
+                    &base,
+                    &mut out,
+                    &mut report,
+                    accumulator.as_deref_mut(),
+                );
                 latest = latest.max(t);
             }
         }
@@ -180,6 +292,7 @@ fn convert_metric(
     base: &BTreeMap<String, String>,
     out: &mut Series,
     report: &mut Report,
+    mut accumulator: Option<&mut Accumulator>,
 ) -> i64 {
     let cumulative = AggregationTemporality::Cumulative as i32;
     let name = |kind| {
@@ -226,7 +339,32 @@ fn convert_metric(
             }
         }
         Some(Data::Sum(s)) if s.aggregation_temporality != cumulative => {
-            report.drop(metric, s.data_points.len(), true);
+            let Some(acc) = accumulator.as_deref_mut().filter(|_| s.is_monotonic) else {
+                report.drop(metric, s.data_points.len(), true);
+                return latest;
+            };
+            let family = name(Kind::Counter);
+            metadata(out, &family, MetricType::Counter);
+            for p in &s.data_points {
+                let mut labels = labels_for(&p.attributes);
+                finish(config, &mut labels, &family);
+                let t = millis(p.time_unix_nano);
+                latest = latest.max(t);
+                let key: Vec<Label> = labels
+                    .iter()
+                    .map(|(name, value)| Label {
+                        name: name.clone(),
+                        value: value.clone(),
+                    })
+                    .collect();
+                let total = acc.add_sum(
+                    key,
+                    number(&p.value),
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                );
+                out.add(labels, value_or_stale(total, p.flags), t);
+            }
         }
         Some(Data::Sum(s)) => {
             let (kind, ty) = if s.is_monotonic {
@@ -244,10 +382,13 @@ fn convert_metric(
                 out.add(labels, value_or_stale(number(&p.value), p.flags), t);
             }
         }
-        Some(Data::Histogram(h)) if h.aggregation_temporality != cumulative => {
+        Some(Data::Histogram(h))
+            if h.aggregation_temporality != cumulative && accumulator.is_none() =>
+        {
             report.drop(metric, h.data_points.len(), true);
         }
         Some(Data::Histogram(h)) => {
+            let delta = h.aggregation_temporality != cumulative;
             let family = name(Kind::Distribution);
             metadata(out, &family, MetricType::Histogram);
             for p in &h.data_points {
@@ -255,17 +396,32 @@ fn convert_metric(
                 latest = latest.max(t);
                 let base_labels = labels_for(&p.attributes);
                 let v = |x: f64| value_or_stale(x, p.flags);
-                if let Some(sum) = p.sum {
+                let mut point = HistogramTotal {
+                    bounds: p.explicit_bounds.clone(),
+                    buckets: p.bucket_counts.clone(),
+                    count: p.count,
+                    sum: p.sum,
+                };
+                if let Some(acc) = accumulator.as_deref_mut().filter(|_| delta) {
+                    let mut key_labels = base_labels.clone();
+                    finish(config, &mut key_labels, &family);
+                    let key: Vec<Label> = key_labels
+                        .into_iter()
+                        .map(|(name, value)| Label { name, value })
+                        .collect();
+                    point = acc.add_histogram(key, point, p.start_time_unix_nano, p.time_unix_nano);
+                }
+                if let Some(sum) = point.sum {
                     let mut labels = base_labels.clone();
                     finish(config, &mut labels, &format!("{family}_sum"));
                     out.add(labels, v(sum), t);
                 }
                 let mut labels = base_labels.clone();
                 finish(config, &mut labels, &format!("{family}_count"));
-                out.add(labels, v(p.count as f64), t);
+                out.add(labels, v(point.count as f64), t);
                 let mut running = 0u64;
-                for (i, bound) in p.explicit_bounds.iter().enumerate() {
-                    running += p.bucket_counts.get(i).copied().unwrap_or(0);
+                for (i, bound) in point.bounds.iter().enumerate() {
+                    running += point.buckets.get(i).copied().unwrap_or(0);
                     let mut labels = base_labels.clone();
                     labels.insert("le".to_owned(), float_text(*bound));
                     finish(config, &mut labels, &format!("{family}_bucket"));
@@ -274,7 +430,7 @@ fn convert_metric(
                 let mut labels = base_labels;
                 labels.insert("le".to_owned(), "+Inf".to_owned());
                 finish(config, &mut labels, &format!("{family}_bucket"));
-                out.add(labels, v(p.count as f64), t);
+                out.add(labels, v(point.count as f64), t);
             }
         }
         Some(Data::Summary(s)) => {
