@@ -20,6 +20,7 @@ const PLUGINS: &[&str] = &[
     "otlphttp",
     "loki",
     "prometheusremotewrite",
+    "spanmetrics",
     "chaos",
     "stamp_a",
     "stamp_b",

@@ -17,7 +17,8 @@ use super::receiver::OtlpReceiverConfig;
 use super::tree::{Node, Value};
 use crate::Signal;
 use crate::plugin::{
-    BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginLimits, PluginSource, builtin_limits,
+    BUILTIN_CONNECTORS, BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginLimits, PluginSource,
+    builtin_limits,
 };
 
 /// The config `weir` runs with when given none: OTLP in on loopback, every
@@ -103,6 +104,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "receivers",
     "processors",
     "exporters",
+    "connectors",
     "extensions",
     "plugins",
     "tenancy",
@@ -224,12 +226,14 @@ fn build(
             })
             .unwrap_or_default()
     };
+    let connectors = super::connectors::section(section("connectors"), &plugins, errors);
     let extensions = super::load_tenancy::extensions(section("extensions"), errors);
     let service = service(
         section("service"),
         &declared("receivers"),
         &declared("processors"),
         &declared("exporters"),
+        &declared("connectors"),
         &declared("extensions"),
         errors,
     );
@@ -245,6 +249,7 @@ fn build(
                 &declared("receivers"),
                 &declared("processors"),
                 &declared("exporters"),
+                &declared("connectors"),
                 errors,
             )
         },
@@ -268,6 +273,7 @@ fn build(
         receivers,
         processors,
         exporters,
+        connectors,
         plugins,
         pipelines: service.pipelines,
         telemetry: service.telemetry,
@@ -278,6 +284,7 @@ fn build(
         lines: super::model::Lines::new(root.clone(), overlay_file),
     };
     super::load_tenancy::check_auth_references(&config, errors);
+    super::connectors::check(&config, &declared("receivers"), &declared("exporters"), errors);
     check_storage(&mut config, errors);
     config
 }
@@ -452,6 +459,7 @@ fn plugins(section: Option<&Node>, errors: &mut Errors) -> BTreeMap<String, Plug
     let mut out: BTreeMap<String, PluginSpec> = BUILTIN_PROCESSORS
         .iter()
         .chain(BUILTIN_EXPORTERS)
+        .chain(BUILTIN_CONNECTORS)
         .map(|name| {
             (
                 name.to_string(),
@@ -514,6 +522,7 @@ fn service(
     receivers: &BTreeSet<ComponentId>,
     processors: &BTreeSet<ComponentId>,
     exporters: &BTreeSet<ComponentId>,
+    connectors: &BTreeSet<ComponentId>,
     extensions: &BTreeSet<ComponentId>,
     errors: &mut Errors,
 ) -> ServiceSection {
@@ -531,6 +540,7 @@ fn service(
                     receivers,
                     processors,
                     exporters,
+                    connectors,
                     errors,
                 );
             }
@@ -554,6 +564,7 @@ fn pipelines_of(
     receivers: &BTreeSet<ComponentId>,
     processors: &BTreeSet<ComponentId>,
     exporters: &BTreeSet<ComponentId>,
+    connectors: &BTreeSet<ComponentId>,
     errors: &mut Errors,
 ) -> Pipelines {
     let mut pipelines = BTreeMap::new();
@@ -562,7 +573,9 @@ fn pipelines_of(
         let Some(pipeline_id) = pipeline_id(id, &path, errors) else {
             continue;
         };
-        if let Some(p) = pipeline(node, &path, receivers, processors, exporters, errors) {
+        if let Some(p) = pipeline(
+            node, &path, receivers, processors, exporters, connectors, errors,
+        ) {
             pipelines.insert(pipeline_id, p);
         }
     }
@@ -614,12 +627,17 @@ fn pipeline(
     receivers: &BTreeSet<ComponentId>,
     processors: &BTreeSet<ComponentId>,
     exporters: &BTreeSet<ComponentId>,
+    connectors: &BTreeSet<ComponentId>,
     errors: &mut Errors,
 ) -> Option<PipelineConfig> {
     let raw = typed::<RawPipeline>(node, path, errors)?;
     let before = errors.list.len();
+    // A connector may stand among the receivers and the exporters; it is
+    // kept apart (with its index) from the components of that kind.
+    let mut connected = Vec::new();
     let mut resolve = |list: &[String], kind: &str, defined: &dyn Fn(&ComponentId) -> bool| {
         let mut ids = Vec::new();
+        let mut via = Vec::new();
         if list.is_empty() && kind != "processors" {
             errors.add(
                 format!("{path}.{kind}"),
@@ -629,6 +647,13 @@ fn pipeline(
         for (i, text) in list.iter().enumerate() {
             let at = format!("{path}.{kind}[{i}]");
             match ComponentId::parse(text) {
+                Ok(id) if kind != "processors" && connectors.contains(&id) => {
+                    if via.iter().any(|c: &ConnectorUse| c.id == id) {
+                        errors.add(at, format!("`{id}` is listed twice"));
+                    } else {
+                        via.push(ConnectorUse { id, index: i });
+                    }
+                }
                 Ok(id) if defined(&id) => {
                     if ids.contains(&id) {
                         errors.add(at, format!("`{id}` is listed twice"));
@@ -640,11 +665,15 @@ fn pipeline(
                 Err(message) => errors.add(at, message),
             }
         }
+        connected.push(via);
         ids
     };
     let receivers = resolve(&raw.receivers, "receivers", &|id| receivers.contains(id));
     let processor_ids = resolve(&raw.processors, "processors", &|id| processors.contains(id));
     let exporters = resolve(&raw.exporters, "exporters", &|id| exporters.contains(id));
+    let to_connectors = connected.pop().unwrap_or_default();
+    connected.pop();
+    let from_connectors = connected.pop().unwrap_or_default();
     let batches = processor_ids.iter().filter(|id| id.kind == "batch").count();
     if batches > 1 {
         errors.add(
@@ -657,6 +686,8 @@ fn pipeline(
         processors: processor_ids,
         exporters,
         error_mode: raw.error_mode,
+        from_connectors,
+        to_connectors,
     })
 }
 
