@@ -359,8 +359,8 @@ service:
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(
         text.contains(
             "config.yaml:11: service.pipelines.logs.exporters[0]: connector `spanmetrics` does not consume logs; it can consume traces"

@@ -284,7 +284,12 @@ fn build(
         lines: super::model::Lines::new(root.clone(), overlay_file),
     };
     super::load_tenancy::check_auth_references(&config, errors);
-    super::connectors::check(&config, &declared("receivers"), &declared("exporters"), errors);
+    super::connectors::check(
+        &config,
+        &declared("receivers"),
+        &declared("exporters"),
+        errors,
+    );
     check_storage(&mut config, errors);
     config
 }

@@ -96,7 +96,9 @@ impl ConnectorStage {
         let stage = self.clone();
         let slot = self.slot(&tenant);
         let result = tokio::task::spawn_blocking(move || {
-            stage.call(&ctx.tenant, &slot, true, |i| i.consume(&ctx, signal, payload))
+            stage.call(&ctx.tenant, &slot, true, |i| {
+                i.consume(&ctx, signal, payload)
+            })
         })
         .await
         .unwrap_or_else(|e| Err(CallError::Trap(format!("host task failed: {e}"))));
@@ -323,7 +325,10 @@ impl ConnectorRun {
 /// config has no cycles). Pipelines drain level by level, so a connector
 /// is flushed only after every pipeline feeding it has drained.
 pub fn drain_levels(
-    pipelines: &std::collections::BTreeMap<crate::config::PipelineId, crate::config::PipelineConfig>,
+    pipelines: &std::collections::BTreeMap<
+        crate::config::PipelineId,
+        crate::config::PipelineConfig,
+    >,
 ) -> HashMap<crate::config::PipelineId, usize> {
     fn level(
         id: &crate::config::PipelineId,

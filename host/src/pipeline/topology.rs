@@ -150,17 +150,20 @@ impl Tasks {
             .unwrap_or(0);
         for level in 0..=deepest {
             let at = |l: &usize| *l == level;
-            let (now, later): (Vec<_>, Vec<_>) = self.batchers.into_iter().partition(|(l, _)| at(l));
+            let (now, later): (Vec<_>, Vec<_>) =
+                self.batchers.into_iter().partition(|(l, _)| at(l));
             self.batchers = later;
             for (_, task) in now {
                 let _ = task.await;
             }
-            let (now, later): (Vec<_>, Vec<_>) = self.stateful.into_iter().partition(|(l, _)| at(l));
+            let (now, later): (Vec<_>, Vec<_>) =
+                self.stateful.into_iter().partition(|(l, _)| at(l));
             self.stateful = later;
             for (_, run) in now {
                 run.flush().await;
             }
-            let (now, later): (Vec<_>, Vec<_>) = self.connectors.into_iter().partition(|(l, _)| at(l));
+            let (now, later): (Vec<_>, Vec<_>) =
+                self.connectors.into_iter().partition(|(l, _)| at(l));
             self.connectors = later;
             for (_, run) in now {
                 run.flush().await;
@@ -374,7 +377,11 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                         continue;
                     };
                     let info = factory.info();
-                    let can = if side == "exporters" { info.consumes } else { info.emits };
+                    let can = if side == "exporters" {
+                        info.consumes
+                    } else {
+                        info.emits
+                    };
                     if !signals_contain(can, signal) {
                         error(
                             format!("{}.{pipeline_id}.{side}[{}]", view.path, c.index),
@@ -553,11 +560,8 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
             let mut stage_of = |stages: &mut Stages, id: &ComponentId| {
                 if !stages.contains_key(id) {
                     let factory = connectors.remove(&(view.scope.clone(), id.clone()))?;
-                    let stage = ConnectorStage::new(
-                        &label(&view.scope, id),
-                        factory,
-                        environment.clone(),
-                    );
+                    let stage =
+                        ConnectorStage::new(&label(&view.scope, id), factory, environment.clone());
                     stages.insert(id.clone(), (Arc::new(stage), Vec::new()));
                 }
                 Some(stages[id].0.clone())
@@ -625,12 +629,10 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
             });
             let batcher = batch_config.map(|c| {
                 let (tx, rx) = mpsc::channel(1024);
-                batchers.push((level, tokio::spawn(batcher::run(
-                    c,
-                    name.clone(),
-                    rx,
-                    tail.clone(),
-                ))));
+                batchers.push((
+                    level,
+                    tokio::spawn(batcher::run(c, name.clone(), rx, tail.clone())),
+                ));
                 tx
             });
             let running = Arc::new(Pipeline {

@@ -103,15 +103,17 @@ impl ConnectorFactory {
         let first = shared.first.lock().expect("first lock").take();
         let instance = match first {
             Some(instance) => instance,
-            None => new_instance::<ConnectorWorld>(
-                &shared.engine,
-                &shared.pre,
-                &shared.component,
-                &shared.config_json,
-                &shared.limits,
-            )
-            .map_err(|e| CallError::Start(e.to_string()))?
-            .0,
+            None => {
+                new_instance::<ConnectorWorld>(
+                    &shared.engine,
+                    &shared.pre,
+                    &shared.component,
+                    &shared.config_json,
+                    &shared.limits,
+                )
+                .map_err(|e| CallError::Start(e.to_string()))?
+                .0
+            }
         };
         Ok(ConnectorInstance {
             instance,

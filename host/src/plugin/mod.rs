@@ -22,7 +22,8 @@ pub use error::{CallError, LoadError};
 pub use limits::PluginLimits;
 pub use pool::{ExporterPool, ProcessorPool};
 pub use registry::{
-    BUILTIN_CONNECTORS, BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginSource, builtin_bytes, builtin_limits,
+    BUILTIN_CONNECTORS, BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginSource, builtin_bytes,
+    builtin_limits,
 };
 pub use stateful::{Outputs, StatefulInstance};
 pub use world::CallContext;
