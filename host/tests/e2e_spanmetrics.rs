@@ -374,3 +374,98 @@ service:
         "{text}"
     );
 }
+
+/// An OTLP/JSON traces request of `service` with one 5 ms span per name.
+fn traces_json(service: &str, names: &[&str]) -> String {
+    let spans: Vec<String> = names
+        .iter()
+        .map(|n| {
+            format!(
+                r#"{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"{n}","kind":2,"startTimeUnixNano":"1000000000","endTimeUnixNano":"1005000000"}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"{service}"}}}}]}},"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        spans.join(",")
+    )
+}
+
+#[test]
+fn each_tenant_has_its_own_series_and_gets_its_own_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    // Delta: each tenant's instance emits once, what it saw since the
+    // last flush, so the exported points per tenant are exact.
+    let weir = Weir::start(
+        dir.path(),
+        r#"
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:0}
+processors:
+  batch: {timeout: 100ms}
+exporters:
+  file/traces: {path: traces.json}
+  file/metrics: {path: metrics.json}
+connectors:
+  spanmetrics:
+    aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA
+    metrics_flush_interval: 300ms
+tenancy:
+  sources: [{from: header}]
+  unknown: refuse
+service:
+  telemetry: {metrics: {address: "127.0.0.1:0"}}
+  pipelines:
+    traces: {receivers: [otlp], processors: [batch], exporters: [spanmetrics, file/traces]}
+    metrics: {receivers: [spanmetrics], processors: [batch], exporters: [file/metrics]}
+"#,
+    );
+    let mut http = common::plain::Conn::new(weir.http.unwrap());
+    for (tenant, body) in [
+        ("acme", traces_json("shop", &["a", "b", "a"])),
+        ("globex", traces_json("shop", &["a"])),
+    ] {
+        let reply = http
+            .post_json("/v1/traces", &[("X-Scope-OrgID", tenant)], body.as_bytes())
+            .unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let exported = |w: &Weir, tenant: &str| {
+        w.metric(
+            "weir_tenant_exported_items_total",
+            &[
+                ("tenant", tenant),
+                ("exporter", "file/metrics"),
+                ("signal", "metrics"),
+            ],
+        )
+    };
+    // acme: two series (a, b) → 2 call points + 2 histogram points;
+    // globex: one series → 1 + 1. A shared instance would mix them.
+    weir.wait_for("both tenants' metrics", Duration::from_secs(60), |w| {
+        exported(w, "acme") >= 4.0 && exported(w, "globex") >= 2.0
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(exported(&weir, "acme"), 4.0);
+    assert_eq!(exported(&weir, "globex"), 2.0);
+    // And what was exported counts the spans: 3 + 1 calls in all.
+    let text = std::fs::read_to_string(dir.path().join("metrics.json")).unwrap();
+    let mut calls = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for rm in v["resourceMetrics"].as_array().unwrap() {
+            for sm in rm["scopeMetrics"].as_array().unwrap() {
+                for m in sm["metrics"].as_array().unwrap() {
+                    if m["name"] == "traces.span.metrics.calls" {
+                        for p in m["sum"]["dataPoints"].as_array().unwrap() {
+                            calls += p["asInt"].as_str().unwrap().parse::<u64>().unwrap();
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(calls, 4, "{text}");
+}
