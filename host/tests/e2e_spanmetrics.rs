@@ -469,3 +469,91 @@ service:
     }
     assert_eq!(calls, 4, "{text}");
 }
+
+#[test]
+fn a_reload_flushes_the_old_connector_into_the_old_metrics_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    // The timer never fires within the test: only a flush delivers.
+    let config = |metrics_file: &str| {
+        format!(
+            r#"
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: 127.0.0.1:0}}
+processors:
+  batch: {{timeout: 100ms}}
+exporters:
+  file/traces: {{path: traces.json}}
+  file/metrics: {{path: {metrics_file}}}
+connectors:
+  spanmetrics: {{metrics_flush_interval: 1h}}
+service:
+  telemetry: {{metrics: {{address: "127.0.0.1:0"}}}}
+  pipelines:
+    traces: {{receivers: [otlp], processors: [batch], exporters: [spanmetrics, file/traces]}}
+    metrics: {{receivers: [spanmetrics], processors: [batch], exporters: [file/metrics]}}
+"#
+        )
+    };
+    let weir = Weir::start(dir.path(), &config("old.json"));
+    let mut http = common::plain::Conn::new(weir.http.unwrap());
+    let reply = http
+        .post_json(
+            "/v1/traces",
+            &[],
+            traces_json("shop", &["a", "a", "b"]).as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let traces = dir.path().join("traces.json");
+    weir.wait_for("the traces", Duration::from_secs(60), |_| {
+        common::otlp::exported_spans(&traces).len() == 3
+    });
+    std::fs::write(dir.path().join("config.yaml"), config("new.json")).unwrap();
+    weir.signal("HUP");
+    weir.wait_for("the reload", Duration::from_secs(60), |w| {
+        w.metric("weir_config_reload_success_total", &[]) >= 1.0
+    });
+    let calls_in = |file: &str| -> Vec<(String, u64)> {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap_or_default();
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            for rm in v["resourceMetrics"].as_array().unwrap() {
+                for sm in rm["scopeMetrics"].as_array().unwrap() {
+                    for m in sm["metrics"].as_array().unwrap() {
+                        if m["name"] != "traces.span.metrics.calls" {
+                            continue;
+                        }
+                        for p in m["sum"]["dataPoints"].as_array().unwrap() {
+                            let span = p["attributes"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .find(|a| a["key"] == "span.name")
+                                .unwrap()["value"]["stringValue"]
+                                .as_str()
+                                .unwrap()
+                                .to_string();
+                            let n = p["asInt"].as_str().unwrap().parse().unwrap();
+                            out.push((span, n));
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    };
+    weir.wait_for("the old connector's flush", Duration::from_secs(60), |_| {
+        !calls_in("old.json").is_empty()
+    });
+    assert_eq!(
+        calls_in("old.json"),
+        [("a".to_string(), 2), ("b".to_string(), 1)]
+    );
+    // The new connector starts from nothing, and has nothing to say yet.
+    assert!(weir.stop().success());
+    assert!(calls_in("new.json").is_empty());
+}
