@@ -21,6 +21,7 @@ const PLUGINS: &[&str] = &[
     "loki",
     "prometheusremotewrite",
     "prometheus",
+    "spanmetrics",
     "chaos",
     "stamp_a",
     "stamp_b",

@@ -17,7 +17,8 @@ use super::receiver::OtlpReceiverConfig;
 use super::tree::{Node, Value};
 use crate::Signal;
 use crate::plugin::{
-    BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginLimits, PluginSource, builtin_limits,
+    BUILTIN_CONNECTORS, BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginLimits, PluginSource,
+    builtin_limits,
 };
 
 /// The config `weir` runs with when given none: OTLP in on loopback, every
@@ -103,6 +104,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "receivers",
     "processors",
     "exporters",
+    "connectors",
     "extensions",
     "plugins",
     "tenancy",
@@ -223,12 +225,14 @@ fn build(
             })
             .unwrap_or_default()
     };
+    let connectors = super::connectors::section(section("connectors"), &plugins, errors);
     let extensions = super::load_tenancy::extensions(section("extensions"), errors);
     let service = service(
         section("service"),
         &declared("receivers"),
         &declared("processors"),
         &declared("exporters"),
+        &declared("connectors"),
         &declared("extensions"),
         errors,
     );
@@ -252,6 +256,7 @@ fn build(
                         .union(own_exporters)
                         .cloned()
                         .collect(),
+                    &declared("connectors"),
                     errors,
                 )
             },
@@ -280,6 +285,7 @@ fn build(
         receivers,
         processors,
         exporters,
+        connectors,
         plugins,
         pipelines: service.pipelines,
         telemetry: service.telemetry,
@@ -290,6 +296,12 @@ fn build(
         lines: super::model::Lines::new(root.clone(), overlay_file),
     };
     super::load_tenancy::check_auth_references(&config, errors);
+    super::connectors::check(
+        &config,
+        &declared("receivers"),
+        &declared("exporters"),
+        errors,
+    );
     check_storage(&mut config, errors);
     config
 }
@@ -476,6 +488,7 @@ fn plugins(section: Option<&Node>, errors: &mut Errors) -> BTreeMap<String, Plug
     let mut out: BTreeMap<String, PluginSpec> = BUILTIN_PROCESSORS
         .iter()
         .chain(BUILTIN_EXPORTERS)
+        .chain(BUILTIN_CONNECTORS)
         .map(|name| {
             (
                 name.to_string(),
@@ -538,6 +551,7 @@ fn service(
     receivers: &BTreeSet<ComponentId>,
     processors: &BTreeSet<ComponentId>,
     exporters: &BTreeSet<ComponentId>,
+    connectors: &BTreeSet<ComponentId>,
     extensions: &BTreeSet<ComponentId>,
     errors: &mut Errors,
 ) -> ServiceSection {
@@ -555,6 +569,7 @@ fn service(
                     receivers,
                     processors,
                     exporters,
+                    connectors,
                     errors,
                 );
             }
@@ -578,6 +593,7 @@ fn pipelines_of(
     receivers: &BTreeSet<ComponentId>,
     processors: &BTreeSet<ComponentId>,
     exporters: &BTreeSet<ComponentId>,
+    connectors: &BTreeSet<ComponentId>,
     errors: &mut Errors,
 ) -> Pipelines {
     let mut pipelines = BTreeMap::new();
@@ -586,7 +602,9 @@ fn pipelines_of(
         let Some(pipeline_id) = pipeline_id(id, &path, errors) else {
             continue;
         };
-        if let Some(p) = pipeline(node, &path, receivers, processors, exporters, errors) {
+        if let Some(p) = pipeline(
+            node, &path, receivers, processors, exporters, connectors, errors,
+        ) {
             pipelines.insert(pipeline_id, p);
         }
     }
@@ -638,12 +656,17 @@ fn pipeline(
     receivers: &BTreeSet<ComponentId>,
     processors: &BTreeSet<ComponentId>,
     exporters: &BTreeSet<ComponentId>,
+    connectors: &BTreeSet<ComponentId>,
     errors: &mut Errors,
 ) -> Option<PipelineConfig> {
     let raw = typed::<RawPipeline>(node, path, errors)?;
     let before = errors.list.len();
+    // A connector may stand among the receivers and the exporters; it is
+    // kept apart (with its index) from the components of that kind.
+    let mut connected = Vec::new();
     let mut resolve = |list: &[String], kind: &str, defined: &dyn Fn(&ComponentId) -> bool| {
         let mut ids = Vec::new();
+        let mut via = Vec::new();
         if list.is_empty() && kind != "processors" {
             errors.add(
                 format!("{path}.{kind}"),
@@ -653,6 +676,13 @@ fn pipeline(
         for (i, text) in list.iter().enumerate() {
             let at = format!("{path}.{kind}[{i}]");
             match ComponentId::parse(text) {
+                Ok(id) if kind != "processors" && connectors.contains(&id) => {
+                    if via.iter().any(|c: &ConnectorUse| c.id == id) {
+                        errors.add(at, format!("`{id}` is listed twice"));
+                    } else {
+                        via.push(ConnectorUse { id, index: i });
+                    }
+                }
                 Ok(id) if defined(&id) => {
                     if ids.contains(&id) {
                         errors.add(at, format!("`{id}` is listed twice"));
@@ -668,11 +698,15 @@ fn pipeline(
                 Err(message) => errors.add(at, message),
             }
         }
+        connected.push(via);
         ids
     };
     let receivers = resolve(&raw.receivers, "receivers", &|id| receivers.contains(id));
     let processor_ids = resolve(&raw.processors, "processors", &|id| processors.contains(id));
     let exporters = resolve(&raw.exporters, "exporters", &|id| exporters.contains(id));
+    let to_connectors = connected.pop().unwrap_or_default();
+    connected.pop();
+    let from_connectors = connected.pop().unwrap_or_default();
     let batches = processor_ids.iter().filter(|id| id.kind == "batch").count();
     if batches > 1 {
         errors.add(
@@ -685,6 +719,8 @@ fn pipeline(
         processors: processor_ids,
         exporters,
         error_mode: raw.error_mode,
+        from_connectors,
+        to_connectors,
     })
 }
 

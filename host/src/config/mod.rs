@@ -4,6 +4,7 @@
 //! `docs/configuration.md` is the reference.
 
 pub mod auth;
+mod connectors;
 mod env;
 mod error;
 pub mod extensions;

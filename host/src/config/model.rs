@@ -83,6 +83,9 @@ pub struct Config {
     pub receivers: BTreeMap<ComponentId, ReceiverConfig>,
     pub processors: BTreeMap<ComponentId, ProcessorConfig>,
     pub exporters: BTreeMap<ComponentId, ExporterConfig>,
+    /// `connectors:`: plugins that are the exporter of some pipelines and
+    /// the receiver of others (`spanmetrics`).
+    pub connectors: BTreeMap<ComponentId, ConnectorConfig>,
     /// Plugin types by name: built-ins, and those declared under `plugins:`.
     pub plugins: BTreeMap<String, PluginSpec>,
     pub pipelines: BTreeMap<PipelineId, PipelineConfig>,
@@ -204,6 +207,21 @@ pub struct ExporterConfig {
     pub config: serde_json::Value,
 }
 
+/// A connector: a plugin (`connector-plugin` world) and its YAML block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorConfig {
+    pub plugin: String,
+    pub config: serde_json::Value,
+}
+
+/// A connector named in a pipeline's `receivers` or `exporters`, and its
+/// index in that list (for error paths).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorUse {
+    pub id: ComponentId,
+    pub index: usize,
+}
+
 /// Where a plugin type's component comes from, and its limits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginSpec {
@@ -214,10 +232,16 @@ pub struct PluginSpec {
 /// One entry of `service.pipelines`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PipelineConfig {
+    /// Receivers (not connectors) it takes data from.
     pub receivers: Vec<ComponentId>,
     pub processors: Vec<ComponentId>,
+    /// Exporters (not connectors) it sends data to.
     pub exporters: Vec<ComponentId>,
     pub error_mode: ErrorMode,
+    /// Connectors listed under `receivers`: what they emit enters here.
+    pub from_connectors: Vec<ConnectorUse>,
+    /// Connectors listed under `exporters`: they consume what leaves here.
+    pub to_connectors: Vec<ConnectorUse>,
 }
 
 /// What a pipeline does with a batch whose processor call failed (trap,

@@ -7,6 +7,7 @@
 mod batch;
 mod batcher;
 mod chain;
+mod connector;
 mod delivery;
 mod exporter;
 mod ingest;

@@ -1,6 +1,8 @@
 //! One running pipeline: memory gate → processors before the batcher →
 //! batcher → (tail) processors after it → exporters.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -84,6 +86,28 @@ impl Pipeline {
                 self.tail.release(index, &tenant, outputs).await;
             }
         }
+    }
+
+    /// Takes a batch a connector emitted. There is no client to refuse, so
+    /// it passes no memory gate or queue check (like what a stateful stage
+    /// releases); a `propagate` failure in the head drops it, logged.
+    /// Boxed: a pipeline's tail feeds connectors, which inject here.
+    pub fn inject(&self, batch: Batch) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            match self.head.run(batch).await {
+                Ok(batches) => {
+                    for batch in batches {
+                        self.forward(batch).await;
+                    }
+                }
+                Err(p) => tracing::error!(
+                    pipeline = &*self.id,
+                    processor = p.component,
+                    "dropping data a connector emitted (error_mode: propagate): {}",
+                    p.reason
+                ),
+            }
+        })
     }
 
     /// Hands a batch that passed the head on: to the batcher, or straight

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::batch::Batch;
 use super::chain::{Chain, Propagated};
+use super::connector::ConnectorStage;
 use super::exporter::ExporterHandle;
 use super::ingest::Refusal;
 use crate::telemetry::{ComponentLabels, metrics};
@@ -13,6 +14,8 @@ use crate::telemetry::{ComponentLabels, metrics};
 pub struct Tail {
     pub chain: Chain,
     pub exporters: Vec<Arc<ExporterHandle>>,
+    /// Connectors listed among the exporters: they consume every batch too.
+    pub connectors: Vec<Arc<ConnectorStage>>,
 }
 
 impl Tail {
@@ -54,9 +57,13 @@ impl Tail {
         Ok(())
     }
 
-    /// Queues batches of admitted data at every exporter.
+    /// Queues batches of admitted data at every exporter, and hands them
+    /// to every connector.
     pub async fn export(&self, batches: Vec<Batch>) {
         for batch in batches {
+            for connector in &self.connectors {
+                connector.consume(&self.chain.pipeline, &batch).await;
+            }
             for exporter in &self.exporters {
                 exporter.enqueue(batch.clone()).await;
             }

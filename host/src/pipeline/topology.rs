@@ -18,6 +18,7 @@ use wasmtime::component::Component;
 
 use super::batcher;
 use super::chain::{Chain, PluginStage};
+use super::connector::{ConnectorRun, ConnectorStage, Receiving, drain_levels};
 use super::exporter::{DeliverySettings, ExporterHandle};
 use super::memory::MemoryGate;
 use super::pipeline::Pipeline;
@@ -32,8 +33,8 @@ use crate::config::{
     ReceiverConfig,
 };
 use crate::plugin::{
-    Destination as PluginDestination, ExporterPool, PluginEngine, PluginSource, ProcessorPool,
-    builtin_bytes,
+    ConnectorFactory, Destination as PluginDestination, ExporterPool, PluginEngine, PluginSource,
+    ProcessorPool, builtin_bytes,
 };
 use crate::tenant::{RateLimiter, Tenancy};
 use crate::transport::{
@@ -58,9 +59,13 @@ pub struct Prepared {
     config: Config,
     processors: HashMap<Scoped, ProcessorPool>,
     exporters: HashMap<Scoped, (ExporterPool, DestinationSpec)>,
+    connectors: HashMap<Scoped, ConnectorFactory>,
     auth: HashMap<String, HashMap<&'static str, Authenticator>>,
     pub plugins: Vec<LoadedPlugin>,
 }
+
+/// A scope's connectors, and the pipelines each emits into once built.
+type Stages = BTreeMap<ComponentId, (Arc<ConnectorStage>, Vec<Receiving>)>;
 
 /// `None` for `service.pipelines`, `Some(tenant)` for a tenant's.
 type Scope = Option<String>;
@@ -118,29 +123,56 @@ pub struct Topology {
     pub tasks: Tasks,
 }
 
-/// Tasks that drain when their inputs close, and the stateful stages to
-/// flush in between.
+/// Tasks that drain when their inputs close, and the stateful stages and
+/// connectors to flush in between, each with its pipeline's drain level
+/// (0 unless a connector feeds the pipeline).
 pub struct Tasks {
-    batchers: Vec<JoinHandle<()>>,
-    stateful: Vec<StatefulRun>,
+    batchers: Vec<(usize, JoinHandle<()>)>,
+    stateful: Vec<(usize, StatefulRun)>,
+    connectors: Vec<(usize, ConnectorRun)>,
     exporters: Vec<JoinHandle<()>>,
 }
 
 impl Tasks {
     /// Waits until every batch held has been exported (the routes that feed
-    /// these tasks must have been dropped first). In order: stateful timers
-    /// stop; batchers flush (into the stages after them); stateful stages
-    /// flush, their output going on down the same pipelines; exporter
-    /// queues drain.
+    /// these tasks must have been dropped first). In order: timers stop;
+    /// then level by level (pipelines fed by connectors after the
+    /// pipelines feeding them): batchers flush (into the stages after
+    /// them), stateful stages flush (their output going on down the same
+    /// pipelines), connectors flush into their receiving pipelines and let
+    /// go of them; last, exporter queues drain.
     pub async fn drain(mut self) {
-        for run in &mut self.stateful {
+        for (_, run) in &mut self.stateful {
             run.stop_ticking().await;
         }
-        for task in self.batchers {
-            let _ = task.await;
+        for (_, run) in &mut self.connectors {
+            run.stop_ticking().await;
         }
-        for run in self.stateful {
-            run.flush().await;
+        let deepest = (self.batchers.iter().map(|(l, _)| *l))
+            .chain(self.stateful.iter().map(|(l, _)| *l))
+            .chain(self.connectors.iter().map(|(l, _)| *l))
+            .max()
+            .unwrap_or(0);
+        for level in 0..=deepest {
+            let at = |l: &usize| *l == level;
+            let (now, later): (Vec<_>, Vec<_>) =
+                self.batchers.into_iter().partition(|(l, _)| at(l));
+            self.batchers = later;
+            for (_, task) in now {
+                let _ = task.await;
+            }
+            let (now, later): (Vec<_>, Vec<_>) =
+                self.stateful.into_iter().partition(|(l, _)| at(l));
+            self.stateful = later;
+            for (_, run) in now {
+                run.flush().await;
+            }
+            let (now, later): (Vec<_>, Vec<_>) =
+                self.connectors.into_iter().partition(|(l, _)| at(l));
+            self.connectors = later;
+            for (_, run) in now {
+                run.flush().await;
+            }
         }
         for task in self.exporters {
             let _ = task.await;
@@ -324,8 +356,74 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
         exporters.insert((scope, id), (pool, destination));
     }
 
+    let mut connectors = HashMap::new();
+    let connector_ids = |p: &PipelineConfig| -> Vec<ComponentId> {
+        p.to_connectors
+            .iter()
+            .chain(&p.from_connectors)
+            .map(|c| c.id.clone())
+            .collect()
+    };
+    let mut wanted: Vec<(Scoped, PluginLimitOverrides)> = views
+        .iter()
+        .flat_map(|v| {
+            v.pipelines
+                .values()
+                .flat_map(connector_ids)
+                .map(|id| ((v.scope.clone(), id), v.limits))
+        })
+        .collect();
+    wanted.sort_by(|a, b| a.0.cmp(&b.0));
+    wanted.dedup_by(|a, b| a.0 == b.0);
+    for ((scope, id), overrides) in wanted {
+        let connector = &config.connectors[&id];
+        let Some(component) = compile(&connector.plugin, &mut error) else {
+            continue;
+        };
+        let limits = overrides.apply(config.plugins[&connector.plugin].limits);
+        match engine.connector_factory(
+            &connector.plugin,
+            &label(&scope, &id),
+            &component,
+            connector.config.to_string(),
+            limits,
+        ) {
+            Ok(factory) => {
+                connectors.insert((scope, id), factory);
+            }
+            Err(e) => error(format!("connectors.{id}"), e.to_string()),
+        }
+    }
+
     for view in &views {
         for (pipeline_id, pipeline) in view.pipelines {
+            let signal = pipeline_id.signal;
+            for (side, uses, wants) in [
+                ("exporters", &pipeline.to_connectors, "consume"),
+                ("receivers", &pipeline.from_connectors, "emit"),
+            ] {
+                for c in uses {
+                    let Some(factory) = connectors.get(&(view.scope.clone(), c.id.clone())) else {
+                        continue;
+                    };
+                    let info = factory.info();
+                    let can = if side == "exporters" {
+                        info.consumes
+                    } else {
+                        info.emits
+                    };
+                    if !signals_contain(can, signal) {
+                        error(
+                            format!("{}.{pipeline_id}.{side}[{}]", view.path, c.index),
+                            format!(
+                                "connector `{}` does not {wants} {signal}; it can {wants} {}",
+                                c.id,
+                                signal_names(can)
+                            ),
+                        );
+                    }
+                }
+            }
             for (i, id) in pipeline.exporters.iter().enumerate() {
                 if let Some((pool, _)) = exporters.get(&(view.scope.clone(), id.clone()))
                     && !signals_contain(pool.info().signals, pipeline_id.signal)
@@ -388,6 +486,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             config,
             processors,
             exporters,
+            connectors,
             auth,
             plugins,
         })
@@ -396,7 +495,25 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
     }
 }
 
-fn signals_contain(signals: crate::plugin::Signals, signal: crate::Signal) -> bool {
+/// `traces, metrics` for the signals in a set (`nothing` when empty).
+fn signal_names(signals: crate::plugin::Signals) -> String {
+    let names: Vec<&str> = [
+        crate::Signal::Traces,
+        crate::Signal::Metrics,
+        crate::Signal::Logs,
+    ]
+    .into_iter()
+    .filter(|s| signals_contain(signals, *s))
+    .map(|s| s.as_str())
+    .collect();
+    if names.is_empty() {
+        "nothing".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+pub(super) fn signals_contain(signals: crate::plugin::Signals, signal: crate::Signal) -> bool {
     use crate::plugin::Signals;
     signals.contains(match signal {
         crate::Signal::Traces => Signals::TRACES,
@@ -411,6 +528,7 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
         config,
         processors,
         exporters,
+        mut connectors,
         auth,
         ..
     } = prepared;
@@ -476,9 +594,28 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
     };
     let mut batchers = Vec::new();
     let mut stateful = Vec::new();
+    let mut connector_runs = Vec::new();
     for view in scopes(&config) {
         let mut table = Table::new();
+        // This scope's connectors, and the pipelines they emit into once built.
+        let mut stages = Stages::new();
+        let levels = drain_levels(view.pipelines);
         for (pipeline_id, pipeline) in view.pipelines {
+            let level = levels.get(pipeline_id).copied().unwrap_or(0);
+            let mut stage_of = |stages: &mut Stages, id: &ComponentId| {
+                if !stages.contains_key(id) {
+                    let factory = connectors.remove(&(view.scope.clone(), id.clone()))?;
+                    let stage =
+                        ConnectorStage::new(&label(&view.scope, id), factory, environment.clone());
+                    stages.insert(id.clone(), (Arc::new(stage), Vec::new()));
+                }
+                Some(stages[id].0.clone())
+            };
+            let feeds: Vec<Arc<ConnectorStage>> = pipeline
+                .to_connectors
+                .iter()
+                .filter_map(|c| stage_of(&mut stages, &c.id))
+                .collect();
             let name: Arc<str> = Arc::from(pipeline_id.to_string());
             let scoped = |id: &ComponentId| (view.scope.clone(), id.clone());
             let mut gate = None;
@@ -536,15 +673,14 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                     .iter()
                     .map(|id| exporter_handles[&scoped(id)].clone())
                     .collect(),
+                connectors: feeds,
             });
             let batcher = batch_config.map(|c| {
                 let (tx, rx) = mpsc::channel(1024);
-                batchers.push(tokio::spawn(batcher::run(
-                    c,
-                    name.clone(),
-                    rx,
-                    tail.clone(),
-                )));
+                batchers.push((
+                    level,
+                    tokio::spawn(batcher::run(c, name.clone(), rx, tail.clone())),
+                ));
                 tx
             });
             let running = Arc::new(Pipeline {
@@ -562,7 +698,17 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                 .map(|(_, stage)| stage.tick_interval())
                 .min();
             if let Some(interval) = tick_interval {
-                stateful.push(StatefulRun::start(&running, interval));
+                stateful.push((level, StatefulRun::start(&running, interval)));
+            }
+            for c in &pipeline.from_connectors {
+                if stage_of(&mut stages, &c.id).is_some() {
+                    let (_, receiving) = stages.get_mut(&c.id).expect("made above");
+                    receiving.push(Receiving {
+                        id: pipeline_id.to_string(),
+                        signal: pipeline_id.signal,
+                        pipeline: running.clone(),
+                    });
+                }
             }
             for receiver in &pipeline.receivers {
                 table
@@ -570,6 +716,18 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                     .or_default()
                     .push(running.clone());
             }
+        }
+        // A connector drains after the deepest pipeline feeding it.
+        for (id, (stage, receiving)) in stages {
+            let level = view
+                .pipelines
+                .iter()
+                .filter(|(_, p)| p.to_connectors.iter().any(|c| c.id == id))
+                .filter_map(|(pid, _)| levels.get(pid).copied())
+                .max()
+                .unwrap_or(0);
+            stage.connect(receiving);
+            connector_runs.push((level, ConnectorRun::start(stage)));
         }
         match view.scope {
             None => routes.table = table,
@@ -598,6 +756,7 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
         tasks: Tasks {
             batchers,
             stateful,
+            connectors: connector_runs,
             exporters: exporter_tasks,
         },
     })

@@ -148,6 +148,29 @@ impl PluginEngine {
             })?;
         ExporterPool::start(self.engine.clone(), pre, component_id, config_json, limits)
     }
+
+    /// The instance factory of one configured connector; starts the first
+    /// instance, so a bad config is reported now. A connector imports what
+    /// a processor does (WASI, `host`), so it links with the same linker.
+    pub fn connector_factory(
+        &self,
+        plugin: &str,
+        component_id: &str,
+        component: &Component,
+        config_json: String,
+        limits: PluginLimits,
+    ) -> Result<super::ConnectorFactory, LoadError> {
+        let pre = self
+            .processor_linker
+            .instantiate_pre(component)
+            .and_then(super::bindings::ConnectorPluginPre::new)
+            .map_err(|e| LoadError::Link {
+                name: plugin.into(),
+                world: "connector-plugin",
+                reason: format!("{e:#}"),
+            })?;
+        super::ConnectorFactory::start(self.engine.clone(), pre, component_id, config_json, limits)
+    }
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.

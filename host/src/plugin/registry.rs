@@ -27,6 +27,9 @@ pub const BUILTIN_EXPORTERS: &[&str] = &[
     "prometheus",
 ];
 
+/// Connector types served by built-in plugins.
+pub const BUILTIN_CONNECTORS: &[&str] = &["spanmetrics"];
+
 /// The limits a built-in runs under unless `plugins.<type>.limits` says
 /// otherwise. A tail sampler's memory is the traces it holds, so it gets
 /// room for `num_traces` (50,000 by default) and time to flush them; the
@@ -75,6 +78,7 @@ pub fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
         "loki" => Some(include_bytes!(env!("WEIR_PLUGIN_LOKI"))),
         "prometheusremotewrite" => Some(include_bytes!(env!("WEIR_PLUGIN_PROMETHEUSREMOTEWRITE"))),
         "prometheus" => Some(include_bytes!(env!("WEIR_PLUGIN_PROMETHEUS"))),
+        "spanmetrics" => Some(include_bytes!(env!("WEIR_PLUGIN_SPANMETRICS"))),
         _ => None,
     }
 }

@@ -133,6 +133,13 @@ pub struct Metrics {
     /// Stateful plugin instances that failed (trap, deadline, memory cap)
     /// and took what they held with them; a fresh instance replaces each.
     pub plugin_state_lost: Family<ComponentLabels, Counter>,
+    /// Items a connector emitted into a pipeline (`pipeline` is the
+    /// receiving pipeline, `component` the connector).
+    pub connector_emitted_items: Family<ComponentLabels, Counter>,
+    /// Batches a connector failed to consume (the failure is logged; its
+    /// series miss those items), or emitted malformed or to a pipeline that
+    /// does not receive from it (dropped).
+    pub connector_failed_batches: Family<ComponentLabels, Counter>,
     /// Counters plugins report through the host interface.
     pub plugin_counter: Family<PluginCounterLabels, Counter>,
     /// Items an exporter delivered.
@@ -185,6 +192,8 @@ impl Metrics {
             plugin_calls: Family::default(),
             plugin_instances_started: Family::default(),
             plugin_state_lost: Family::default(),
+            connector_emitted_items: Family::default(),
+            connector_failed_batches: Family::default(),
             plugin_counter: Family::default(),
             exporter_sent_items: Family::default(),
             exporter_failed_items: Family::default(),
@@ -261,6 +270,16 @@ impl Metrics {
             "weir_plugin_state_lost",
             "Stateful plugin instances lost with their state (trap, deadline, memory cap)",
             m.plugin_state_lost.clone(),
+        );
+        registry.register(
+            "weir_connector_emitted_items",
+            "Items a connector emitted into a receiving pipeline",
+            m.connector_emitted_items.clone(),
+        );
+        registry.register(
+            "weir_connector_failed_batches",
+            "Batches a connector failed to consume, or emitted and could not deliver",
+            m.connector_failed_batches.clone(),
         );
         registry.register(
             "weir_plugin_counter",

@@ -35,3 +35,17 @@ pub mod exporter {
         Batch, Context, Destination, ExporterInfo, Outgoing, PluginError, Signal, Signals,
     };
 }
+
+/// Bindings for the `connector-plugin` world.
+pub mod connector {
+    wit_bindgen::generate!({
+        world: "connector-plugin",
+        path: "../../wit",
+        pub_export_macro: true,
+        default_bindings_module: "$crate::connector",
+    });
+
+    pub use exports::weir::plugin::connector::{ConnectorInfo, Emitted, Guest};
+    pub use weir::plugin::host;
+    pub use weir::plugin::types::{Batch, Context, PluginError, Signal, Signals};
+}

@@ -1,9 +1,10 @@
-//! The Weir plugin SDK: WIT bindings for both plugin worlds, OTLP request
+//! The Weir plugin SDK: WIT bindings for the plugin worlds, OTLP request
 //! types with decode/encode helpers, and attribute helpers.
 //!
 //! A processor implements [`processor::Guest`] and exports it with
 //! [`export_processor!`]; an exporter implements [`exporter::Guest`] and
-//! uses [`export_exporter!`]. Keep the plugin's logic in plain functions over
+//! uses [`export_exporter!`]; a connector implements [`connector::Guest`]
+//! and uses [`export_connector!`]. Keep the plugin's logic in plain functions over
 //! the decoded types so that its unit tests run natively (host imports such
 //! as `counter-add` only work inside the sandbox).
 
@@ -12,11 +13,12 @@ pub mod attributes;
 mod bindings;
 pub mod config;
 pub mod headers;
+pub mod duration;
 pub mod otlp;
 pub mod otlp_json;
 pub mod prometheus;
 
-pub use bindings::{exporter, processor};
+pub use bindings::{connector, exporter, processor};
 /// Editing requests on the wire format without decoding them: walk to each
 /// item, copy what stays, rewrite only what changes (`wire::edit_items`).
 pub use weir_wire as wire;
@@ -39,6 +41,28 @@ macro_rules! export_processor {
         #[cfg(not(target_arch = "wasm32"))]
         const _: () = {
             let _ = <$ty as $crate::processor::Guest>::init;
+        };
+    };
+}
+
+/// Exports a type implementing [`connector::Guest`] as this component's
+/// `weir:plugin/connector` interface.
+///
+/// ```ignore
+/// struct MyConnector;
+/// impl weir_plugin_sdk::connector::Guest for MyConnector { /* init, consume, tick, flush */ }
+/// weir_plugin_sdk::export_connector!(MyConnector);
+/// ```
+#[macro_export]
+macro_rules! export_connector {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::connector::export!($ty with_types_in $crate::connector);
+        // Natively (unit tests) nothing is exported: the export names contain
+        // `:`, which native linkers refuse. Still check the impl exists.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$ty as $crate::connector::Guest>::init;
         };
     };
 }
