@@ -32,6 +32,9 @@ fn main() {
     let plugins = root.join("plugins");
     let wit = root.join("wit");
     println!("cargo:rerun-if-changed={}", wit.display());
+    // `weir plugin new` embeds the templates (include_dir! does not tell
+    // cargo about them itself).
+    println!("cargo:rerun-if-changed={}", root.join("templates").display());
     watch_sources(&plugins);
 
     if std::env::var_os("WEIR_SKIP_PLUGIN_BUILD").is_some() {

@@ -13,6 +13,7 @@ pub mod layers;
 mod load;
 mod load_tenancy;
 mod model;
+mod plugins;
 pub mod receiver;
 pub mod tenancy;
 mod tree;

@@ -18,6 +18,17 @@ pub enum LoadError {
         world: &'static str,
         reason: String,
     },
+    #[error(
+        "plugin `{name}` imports {imports}, which Weir never provides to plugins \
+         (it links only weir:plugin/*, and wasi:cli, filesystem, clocks, sockets, io and random with nothing behind them unless granted)"
+    )]
+    Capability { name: String, imports: String },
+    #[error("plugin `{name}` does not match its pin: expected sha256:{expected}, got sha256:{actual}")]
+    Digest {
+        name: String,
+        expected: String,
+        actual: String,
+    },
     #[error("{0}")]
     InvalidConfig(String),
     #[error("plugin `{name}` failed to start: {reason}")]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use wasmtime::{Engine, Store, Trap};
 
 use super::bindings::types::PluginError;
+use super::capabilities::Grants;
 use super::engine::EPOCH_TICK;
 use super::error::CallError;
 use super::limits::PluginLimits;
@@ -60,9 +61,12 @@ pub(super) fn new_instance<W: World>(
     component: &Arc<str>,
     config_json: &str,
     limits: &PluginLimits,
+    grants: &Grants,
 ) -> Result<(Instance<W>, W::Info), StartError> {
     let cap = usize::try_from(limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX);
-    let mut store = Store::new(engine, PluginState::new(component.clone(), cap));
+    let state = PluginState::new(component.clone(), cap, grants)
+        .map_err(|e| StartError::Failed(format!("cannot grant what `allow` lists: {e:#}")))?;
+    let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_trap();
     arm(&mut store, limits);

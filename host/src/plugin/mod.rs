@@ -4,9 +4,12 @@
 //! traps, times out or hits the cap fails alone and its instance is replaced.
 
 mod bindings;
+pub mod capabilities;
+mod disk_cache;
 mod engine;
 mod error;
 mod host_api;
+mod inspect;
 mod instance;
 mod limits;
 mod pool;
@@ -15,8 +18,11 @@ mod state;
 mod stateful;
 mod world;
 
-pub use engine::{Compiled, PluginEngine};
+pub use capabilities::{FileGrant, Grants};
+pub use disk_cache::{CACHE_ENV, DiskCache};
+pub use engine::{Compiled, CompiledFrom, PluginEngine, sha256_hex};
 pub use error::{CallError, LoadError};
+pub use inspect::{Inspection, Started, inspect};
 pub use limits::PluginLimits;
 pub use pool::{ExporterPool, ProcessorPool};
 pub use registry::{

@@ -14,6 +14,7 @@ use wasmtime::{Engine, Store};
 use super::bindings::types::{Batch as WitBatch, Outgoing, PluginError};
 use super::error::{CallError, LoadError};
 use super::instance::{Instance, StartError, new_instance};
+use super::capabilities::Grants;
 use super::limits::PluginLimits;
 use super::state::PluginState;
 use super::stateful::StatefulInstance;
@@ -29,6 +30,7 @@ struct Shared<W: World> {
     component: Arc<str>,
     config_json: String,
     limits: PluginLimits,
+    grants: Grants,
     info: W::Info,
     idle: Mutex<Vec<Instance<W>>>,
     running: Semaphore,
@@ -60,9 +62,11 @@ impl<W: World> Pool<W> {
         component_id: &str,
         config_json: String,
         limits: PluginLimits,
+        grants: Grants,
     ) -> Result<Self, LoadError> {
         let component: Arc<str> = Arc::from(component_id);
-        let (instance, info) = new_instance::<W>(&engine, &pre, &component, &config_json, &limits)
+        let (instance, info) =
+            new_instance::<W>(&engine, &pre, &component, &config_json, &limits, &grants)
             .map_err(|e| match e {
                 StartError::Config(msg) => LoadError::InvalidConfig(msg),
                 StartError::Failed(reason) => LoadError::Start {
@@ -78,6 +82,7 @@ impl<W: World> Pool<W> {
                 component,
                 config_json,
                 limits,
+                grants,
                 info,
                 idle: Mutex::new(vec![instance]),
                 running: Semaphore::new(max),
@@ -160,6 +165,7 @@ impl<W: World> Shared<W> {
                     &self.component,
                     &self.config_json,
                     &self.limits,
+                    &self.grants,
                 )
                 .map_err(|e| CallError::Start(e.to_string()))?
                 .0
@@ -238,6 +244,7 @@ impl Pool<ProcessorWorld> {
                     &shared.component,
                     &shared.config_json,
                     &shared.limits,
+                    &shared.grants,
                 )
                 .map_err(|e| CallError::Start(e.to_string()))?
                 .0
