@@ -23,6 +23,8 @@ const PLUGINS: &[&str] = &[
     "chaos",
     "stamp_a",
     "stamp_b",
+    "hostile_wasi",
+    "hostile_http",
 ];
 const TARGET: &str = "wasm32-wasip2";
 
@@ -51,6 +53,11 @@ fn main() {
             &["-p", "weir-plugin-stamp", "--features", "variant-b"],
         );
         copy(&release.join("stamp.wasm"), &release.join("stamp_b.wasm"));
+        // The hostile-plugin suite's plugin: with WASI imports only, and with
+        // a wasi:http import that must be refused at load.
+        copy(&release.join("hostile.wasm"), &release.join("hostile_wasi.wasm"));
+        build_plugins(&plugins, &["-p", "weir-plugin-hostile", "--features", "http"]);
+        copy(&release.join("hostile.wasm"), &release.join("hostile_http.wasm"));
     }
 
     let skip = std::env::var_os("WEIR_SKIP_PLUGIN_BUILD").is_some();

@@ -54,6 +54,18 @@ pub enum CallError {
     /// A fresh instance could not be started.
     #[error("cannot start an instance: {0}")]
     Start(String),
+    /// `process` returned more than `max_output_ratio` allows.
+    #[error("{0}")]
+    Output(OutputTooLarge),
+}
+
+/// What `process` returned past its output limit.
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+#[error("returned {output} bytes for {input} bytes in, over its limit of {limit} (limits.max_output_ratio)")]
+pub struct OutputTooLarge {
+    pub input: usize,
+    pub output: usize,
+    pub limit: usize,
 }
 
 impl CallError {
@@ -65,11 +77,12 @@ impl CallError {
             CallError::Timeout(_) => "timeout",
             CallError::Memory(_) => "memory",
             CallError::Start(_) => "start_failed",
+            CallError::Output(_) => "output_limit",
         }
     }
 
     /// Whether the instance that failed can still be used.
     pub fn instance_survives(&self) -> bool {
-        matches!(self, CallError::Rejected(_))
+        matches!(self, CallError::Rejected(_) | CallError::Output(_))
     }
 }

@@ -8,7 +8,7 @@ use wasmtime::{Engine, Store, Trap};
 use super::bindings::types::PluginError;
 use super::capabilities::Grants;
 use super::engine::EPOCH_TICK;
-use super::error::CallError;
+use super::error::{CallError, OutputTooLarge};
 use super::limits::PluginLimits;
 use super::state::PluginState;
 use super::world::World;
@@ -109,6 +109,9 @@ fn arm(store: &mut Store<PluginState>, limits: &PluginLimits) {
 /// Names what ended a call: the memory cap, the deadline, or another trap
 /// (with the guest's last stderr lines, which hold a panic's message).
 fn classify(err: wasmtime::Error, store: &Store<PluginState>, limits: &PluginLimits) -> CallError {
+    if let Some(too_large) = err.downcast_ref::<OutputTooLarge>() {
+        return CallError::Output(*too_large);
+    }
     if store.data().limiter.hit {
         return CallError::Memory(limits.memory_mib);
     }
