@@ -36,7 +36,10 @@ fn main() {
     println!("cargo:rerun-if-changed={}", wit.display());
     // `weir plugin new` embeds the templates (include_dir! does not tell
     // cargo about them itself).
-    println!("cargo:rerun-if-changed={}", root.join("templates").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("templates").display()
+    );
     watch_sources(&plugins);
 
     if std::env::var_os("WEIR_SKIP_PLUGIN_BUILD").is_some() {
@@ -55,9 +58,18 @@ fn main() {
         copy(&release.join("stamp.wasm"), &release.join("stamp_b.wasm"));
         // The hostile-plugin suite's plugin: with WASI imports only, and with
         // a wasi:http import that must be refused at load.
-        copy(&release.join("hostile.wasm"), &release.join("hostile_wasi.wasm"));
-        build_plugins(&plugins, &["-p", "weir-plugin-hostile", "--features", "http"]);
-        copy(&release.join("hostile.wasm"), &release.join("hostile_http.wasm"));
+        copy(
+            &release.join("hostile.wasm"),
+            &release.join("hostile_wasi.wasm"),
+        );
+        build_plugins(
+            &plugins,
+            &["-p", "weir-plugin-hostile", "--features", "http"],
+        );
+        copy(
+            &release.join("hostile.wasm"),
+            &release.join("hostile_http.wasm"),
+        );
     }
 
     let skip = std::env::var_os("WEIR_SKIP_PLUGIN_BUILD").is_some();

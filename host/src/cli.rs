@@ -136,7 +136,8 @@ mod tests {
 
     #[test]
     fn plugin_subcommands_parse() {
-        let cli = Cli::try_parse_from(["weir", "plugin", "new", "x", "--kind", "exporter"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["weir", "plugin", "new", "x", "--kind", "exporter"]).unwrap();
         assert!(matches!(
             cli.command,
             Some(Command::Plugin {

@@ -145,7 +145,8 @@ fn plugin_new(
 fn plugin_inspect(file: &std::path::Path, config: &str) -> ExitCode {
     let run = || -> anyhow::Result<weir::plugin::Inspection> {
         serde_json::from_str::<serde_json::Value>(config).context("--config is not JSON")?;
-        let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let engine = weir::plugin::PluginEngine::new()?;
         let name = file
             .file_stem()

@@ -223,11 +223,18 @@ service:
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("processors.hostile"), "{stderr}");
     assert!(stderr.contains("plugin `hostile` imports"), "{stderr}");
-    assert!(stderr.contains("wasi:http/outgoing-handler@0.2"), "{stderr}");
+    assert!(
+        stderr.contains("wasi:http/outgoing-handler@0.2"),
+        "{stderr}"
+    );
     assert!(stderr.contains("never provides"), "{stderr}");
 
     let out = Command::new(WEIR)
-        .args(["plugin", "inspect", &format!("{PLUGIN_DIR}/hostile_http.wasm")])
+        .args([
+            "plugin",
+            "inspect",
+            &format!("{PLUGIN_DIR}/hostile_http.wasm"),
+        ])
         .args(["--config", r#"{"mode": "http"}"#])
         .output()
         .unwrap();

@@ -74,10 +74,7 @@ fn a_new_processor_is_built_inspected_and_runs_in_a_collector() {
     let wasm = new_and_build(dir.path(), "my-tagger", "processor");
 
     let found = inspect(dir.path(), &wasm);
-    assert_eq!(
-        line(&found, "world:"),
-        "weir:plugin/processor-plugin@0.1.0"
-    );
+    assert_eq!(line(&found, "world:"), "weir:plugin/processor-plugin@0.1.0");
     assert_eq!(line(&found, "signals:"), "traces");
     assert_eq!(line(&found, "stateful:"), "false");
     assert_eq!(line(&found, "loads:"), "yes");
@@ -172,7 +169,11 @@ service:
     let weir = Weir::start(dir.path(), &config);
     let mut conn = Conn::new(weir.http.unwrap());
     let reply = conn
-        .post_json("/v1/traces", &[], spans_json(&["checkout", "pay"]).as_bytes())
+        .post_json(
+            "/v1/traces",
+            &[],
+            spans_json(&["checkout", "pay"]).as_bytes(),
+        )
         .unwrap();
     assert_eq!(reply.status, 200, "{reply:?}");
     let out = dir.path().join("spans.txt");
@@ -228,7 +229,74 @@ service:
             .collect::<String>()
     };
     assert!(stderr.contains("plugins.stamp.sha256"), "{stderr}");
-    assert!(stderr.contains(&format!("expected sha256:{wrong}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("expected sha256:{wrong}")),
+        "{stderr}"
+    );
     assert!(stderr.contains(&format!("got sha256:{actual}")), "{stderr}");
     assert!(stderr.contains("stamp_a.wasm"), "{stderr}");
+}
+
+#[test]
+fn a_restart_loads_compiled_plugins_from_the_disk_cache_and_recompiles_a_corrupt_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let cache_env = cache.to_str().unwrap();
+    let config = r#"
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:0}
+processors:
+  attributes: {actions: [{key: a, value: b, action: upsert}]}
+exporters:
+  file: {path: out.json}
+service:
+  pipelines:
+    traces: {receivers: [otlp], processors: [attributes], exporters: [file]}
+"#;
+    std::fs::write(dir.path().join("config.yaml"), config).unwrap();
+    let start = || {
+        let weir = Weir::start_with_env(
+            dir.path(),
+            &["--config", "config.yaml"],
+            &[("WEIR_PLUGIN_CACHE", cache_env)],
+        );
+        let log = weir.stderr();
+        weir.stop();
+        let loaded: Vec<String> = log
+            .lines()
+            .filter(|l| l.contains("loaded plugin"))
+            .map(String::from)
+            .collect();
+        assert_eq!(loaded.len(), 2, "{log}");
+        (loaded, log)
+    };
+    let (cold, _) = start();
+    assert!(cold.iter().all(|l| l.contains("compiled")), "{cold:?}");
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    assert_eq!(entries.len(), 2, "one entry per plugin: {entries:?}");
+
+    let (warm, _) = start();
+    assert!(warm.iter().all(|l| l.contains("disk_cache")), "{warm:?}");
+
+    // A flipped byte in every entry: never loaded, compiled again.
+    for entry in &entries {
+        let mut bytes = std::fs::read(entry).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x5a;
+        std::fs::write(entry, bytes).unwrap();
+    }
+    let (again, log) = start();
+    assert!(again.iter().all(|l| l.contains("compiled")), "{again:?}");
+    assert!(log.contains("corrupt compiled-plugin cache entry"), "{log}");
+    let (healed, _) = start();
+    assert!(
+        healed.iter().all(|l| l.contains("disk_cache")),
+        "{healed:?}"
+    );
 }

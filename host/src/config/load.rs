@@ -13,10 +13,10 @@ use super::filelog::FileLogConfig;
 use super::hostmetrics::HostMetricsConfig;
 use super::layers;
 use super::model::*;
+use super::plugins::plugins;
 use super::receiver::OtlpReceiverConfig;
 use super::tree::{Node, Value};
 use crate::Signal;
-use super::plugins::plugins;
 use crate::plugin::{BUILTIN_EXPORTERS, BUILTIN_PROCESSORS};
 
 /// The config `weir` runs with when given none: OTLP in on loopback, every

@@ -30,12 +30,13 @@ pub fn build(dir: &Path) -> Result<PathBuf, DevkitError> {
     // CARGO_TARGET_DIR may move.
     let cargo = manifest.build.trim_start().starts_with("cargo ");
     let output = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(target) if cargo && manifest.output.starts_with("target") => PathBuf::from(target).join(
-            manifest
-                .output
-                .strip_prefix("target")
-                .expect("checked above"),
-        ),
+        Some(target) if cargo && manifest.output.starts_with("target") => PathBuf::from(target)
+            .join(
+                manifest
+                    .output
+                    .strip_prefix("target")
+                    .expect("checked above"),
+            ),
         _ => dir.join(&manifest.output),
     };
     if !output.is_file() {

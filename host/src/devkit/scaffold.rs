@@ -231,7 +231,9 @@ mod tests {
             new_project(&request("My Plugin", "rust")),
             Err(DevkitError::BadName(_))
         ));
-        let err = new_project(&request("ok", "cobol")).unwrap_err().to_string();
+        let err = new_project(&request("ok", "cobol"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("rust/processor"), "{err}");
     }
 }

@@ -181,7 +181,10 @@ mod tests {
 
     #[test]
     fn imports_are_sorted_by_rule() {
-        assert_eq!(ImportRule::of("weir:plugin/host@0.1.0"), ImportRule::HostApi);
+        assert_eq!(
+            ImportRule::of("weir:plugin/host@0.1.0"),
+            ImportRule::HostApi
+        );
         for neutral in [
             "wasi:cli/environment@0.2.6",
             "wasi:filesystem/preopens@0.2.0",
@@ -190,9 +193,17 @@ mod tests {
             "wasi:io/streams@0.2.6",
             "wasi:random/random@0.2.6",
         ] {
-            assert_eq!(ImportRule::of(neutral), ImportRule::Neutralised, "{neutral}");
+            assert_eq!(
+                ImportRule::of(neutral),
+                ImportRule::Neutralised,
+                "{neutral}"
+            );
         }
-        for refused in ["wasi:http/outgoing-handler@0.2.0", "acme:spy/upload", "wasi:clix/x"] {
+        for refused in [
+            "wasi:http/outgoing-handler@0.2.0",
+            "acme:spy/upload",
+            "wasi:clix/x",
+        ] {
             assert_eq!(ImportRule::of(refused), ImportRule::Refused, "{refused}");
         }
     }

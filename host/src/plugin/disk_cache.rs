@@ -141,7 +141,10 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         std::fs::write(&path, &bytes).unwrap();
-        assert!(cache.load(&engine, "abc").is_none(), "a flipped bit is caught");
+        assert!(
+            cache.load(&engine, "abc").is_none(),
+            "a flipped bit is caught"
+        );
         std::fs::write(&path, b"short").unwrap();
         assert!(cache.load(&engine, "abc").is_none());
     }

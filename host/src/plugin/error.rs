@@ -23,7 +23,9 @@ pub enum LoadError {
          (it links only weir:plugin/*, and wasi:cli, filesystem, clocks, sockets, io and random with nothing behind them unless granted)"
     )]
     Capability { name: String, imports: String },
-    #[error("plugin `{name}` does not match its pin: expected sha256:{expected}, got sha256:{actual}")]
+    #[error(
+        "plugin `{name}` does not match its pin: expected sha256:{expected}, got sha256:{actual}"
+    )]
     Digest {
         name: String,
         expected: String,
@@ -61,7 +63,9 @@ pub enum CallError {
 
 /// What `process` returned past its output limit.
 #[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
-#[error("returned {output} bytes for {input} bytes in, over its limit of {limit} (limits.max_output_ratio)")]
+#[error(
+    "returned {output} bytes for {input} bytes in, over its limit of {limit} (limits.max_output_ratio)"
+)]
 pub struct OutputTooLarge {
     pub input: usize,
     pub output: usize,

@@ -12,9 +12,9 @@ use tokio::sync::Semaphore;
 use wasmtime::{Engine, Store};
 
 use super::bindings::types::{Batch as WitBatch, Outgoing, PluginError};
+use super::capabilities::Grants;
 use super::error::{CallError, LoadError, OutputTooLarge};
 use super::instance::{Instance, StartError, new_instance};
-use super::capabilities::Grants;
 use super::limits::PluginLimits;
 use super::state::PluginState;
 use super::stateful::StatefulInstance;
@@ -66,14 +66,15 @@ impl<W: World> Pool<W> {
     ) -> Result<Self, LoadError> {
         let component: Arc<str> = Arc::from(component_id);
         let (instance, info) =
-            new_instance::<W>(&engine, &pre, &component, &config_json, &limits, &grants)
-            .map_err(|e| match e {
-                StartError::Config(msg) => LoadError::InvalidConfig(msg),
-                StartError::Failed(reason) => LoadError::Start {
-                    name: component_id.into(),
-                    reason,
+            new_instance::<W>(&engine, &pre, &component, &config_json, &limits, &grants).map_err(
+                |e| match e {
+                    StartError::Config(msg) => LoadError::InvalidConfig(msg),
+                    StartError::Failed(reason) => LoadError::Start {
+                        name: component_id.into(),
+                        reason,
+                    },
                 },
-            })?;
+            )?;
         let max = limits.max_instances.max(1);
         Ok(Pool {
             shared: Arc::new(Shared {
@@ -226,7 +227,9 @@ impl Pool<ProcessorWorld> {
         };
         let out = self
             .run("process", move |b, store| {
-                let out = b.weir_plugin_processor().call_process(store, &ctx, &batch)?;
+                let out = b
+                    .weir_plugin_processor()
+                    .call_process(store, &ctx, &batch)?;
                 // A plugin that multiplies its input is stopped here, before
                 // its output reaches the pipeline's memory.
                 if let Ok(batches) = &out {

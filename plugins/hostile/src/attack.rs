@@ -112,6 +112,9 @@ mod tests {
     #[test]
     fn a_missing_file_and_variable_are_denied() {
         assert!(matches!(file("/nonexistent/weir"), Outcome::Denied(_)));
-        assert!(matches!(env("WEIR_HOSTILE_UNSET_VARIABLE"), Outcome::Denied(_)));
+        assert!(matches!(
+            env("WEIR_HOSTILE_UNSET_VARIABLE"),
+            Outcome::Denied(_)
+        ));
     }
 }
