@@ -300,3 +300,61 @@ service:
         "{healed:?}"
     );
 }
+
+#[test]
+fn a_pinned_plugin_replaced_on_disk_is_refused_at_reload_and_the_old_one_keeps_running() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let a = std::fs::read(format!("{PLUGIN_DIR}/stamp_a.wasm")).unwrap();
+    let b = std::fs::read(format!("{PLUGIN_DIR}/stamp_b.wasm")).unwrap();
+    let pin: String = sha2::Sha256::digest(&a)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect();
+    std::fs::write(dir.path().join("stamp.wasm"), &a).unwrap();
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: 127.0.0.1:0}}
+processors:
+  stamp:
+plugins:
+  stamp: {{path: stamp.wasm, sha256: {pin}}}
+exporters:
+  file: {{path: out.json}}
+service:
+  telemetry: {{metrics: {{address: "127.0.0.1:0"}}}}
+  pipelines:
+    traces: {{receivers: [otlp], processors: [stamp], exporters: [file]}}
+"#
+    );
+    let weir = Weir::start(dir.path(), &config);
+    // Another build of the plugin, renamed over the pinned one.
+    let tmp = dir.path().join("stamp.tmp");
+    std::fs::write(&tmp, &b).unwrap();
+    std::fs::rename(&tmp, dir.path().join("stamp.wasm")).unwrap();
+    weir.wait_for("the refused reload", Duration::from_secs(30), |w| {
+        w.metric("weir_config_reload_failures_total", &[]) >= 1.0
+    });
+    assert!(
+        weir.stderr().contains("does not match its pin"),
+        "{}",
+        weir.stderr()
+    );
+    let mut conn = Conn::new(weir.http.unwrap());
+    let reply = conn
+        .post_json("/v1/traces", &[], spans_json(&["after"]).as_bytes())
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    let out = dir.path().join("out.json");
+    weir.wait_for("the span", Duration::from_secs(30), |_| {
+        std::fs::read_to_string(&out).is_ok_and(|t| t.contains("weir.stamp"))
+    });
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains(r#"{"key":"weir.stamp","value":{"stringValue":"a"}}"#),
+        "still the pinned build: {text}"
+    );
+}
