@@ -132,6 +132,7 @@ fn bench(c: &mut Criterion) {
                 &component,
                 case.config.to_string(),
                 PluginLimits::default(),
+                weir::plugin::Grants::default(),
             )
             .unwrap();
         let sink =

@@ -74,6 +74,7 @@ fn bench(c: &mut Criterion) {
             &component,
             CONFIG.into(),
             PluginLimits::default(),
+            weir::plugin::Grants::default(),
         )
         .unwrap();
     let ctx = CallContext::default();

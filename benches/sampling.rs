@@ -89,6 +89,7 @@ fn instance(engine: &PluginEngine, decision_wait: &str) -> StatefulInstance {
             &component,
             config(decision_wait),
             limits,
+            weir::plugin::Grants::default(),
         )
         .unwrap()
         .stateful_instance()

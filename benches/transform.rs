@@ -45,6 +45,7 @@ fn pool(engine: &PluginEngine, plugin: &str, config: &str) -> ProcessorPool {
             &component,
             config.into(),
             PluginLimits::default(),
+            weir::plugin::Grants::default(),
         )
         .unwrap()
 }

@@ -25,6 +25,8 @@ const PLUGINS: &[&str] = &[
     "chaos",
     "stamp_a",
     "stamp_b",
+    "hostile_wasi",
+    "hostile_http",
 ];
 const TARGET: &str = "wasm32-wasip2";
 
@@ -34,6 +36,12 @@ fn main() {
     let plugins = root.join("plugins");
     let wit = root.join("wit");
     println!("cargo:rerun-if-changed={}", wit.display());
+    // `weir plugin new` embeds the templates (include_dir! does not tell
+    // cargo about them itself).
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("templates").display()
+    );
     watch_sources(&plugins);
 
     if std::env::var_os("WEIR_SKIP_PLUGIN_BUILD").is_some() {
@@ -50,6 +58,20 @@ fn main() {
             &["-p", "weir-plugin-stamp", "--features", "variant-b"],
         );
         copy(&release.join("stamp.wasm"), &release.join("stamp_b.wasm"));
+        // The hostile-plugin suite's plugin: with WASI imports only, and with
+        // a wasi:http import that must be refused at load.
+        copy(
+            &release.join("hostile.wasm"),
+            &release.join("hostile_wasi.wasm"),
+        );
+        build_plugins(
+            &plugins,
+            &["-p", "weir-plugin-hostile", "--features", "http"],
+        );
+        copy(
+            &release.join("hostile.wasm"),
+            &release.join("hostile_http.wasm"),
+        );
     }
 
     let skip = std::env::var_os("WEIR_SKIP_PLUGIN_BUILD").is_some();

@@ -27,6 +27,49 @@ pub enum Command {
         #[command(subcommand)]
         command: CertsCommand,
     },
+    /// Write, build and inspect plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Write a plugin project (with a test) from a template.
+    New {
+        /// The plugin's name: lower-case letters, digits, `-` and `_`.
+        name: String,
+        /// What the plugin is.
+        #[arg(long, value_enum)]
+        kind: crate::devkit::Kind,
+        /// The language of the template (a folder under `templates/`).
+        #[arg(long, default_value = "rust")]
+        lang: String,
+        /// The folder to write; default `./NAME`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The Rust SDK crate to depend on; default the `plugins/sdk` of
+        /// the checkout this `weir` was built from.
+        #[arg(long, value_name = "DIR")]
+        sdk_path: Option<PathBuf>,
+    },
+    /// Build a plugin project (its `weir-plugin.toml` says how) to a
+    /// component; prints the component's path.
+    Build {
+        /// The project folder; default the current one.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Show a component's world, exports and imports, and start it in the
+    /// sandbox to show its signals and statefulness.
+    Inspect {
+        /// The `.wasm` component.
+        file: PathBuf,
+        /// The config `init` gets, as JSON.
+        #[arg(long, default_value = "{}")]
+        config: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -89,5 +132,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn plugin_subcommands_parse() {
+        let cli =
+            Cli::try_parse_from(["weir", "plugin", "new", "x", "--kind", "exporter"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Plugin {
+                command: PluginCommand::New { ref lang, kind: crate::devkit::Kind::Exporter, .. }
+            }) if lang == "rust"
+        ));
+        let cli = Cli::try_parse_from(["weir", "plugin", "build"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Plugin { command: PluginCommand::Build { ref dir } }) if dir == &PathBuf::from(".")
+        ));
     }
 }

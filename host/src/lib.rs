@@ -16,6 +16,7 @@ pub mod auth;
 pub mod certs;
 pub mod cli;
 pub mod config;
+pub mod devkit;
 pub mod pipeline;
 pub mod plugin;
 pub mod receiver;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use weir::cli::{CertsCommand, Cli, Command, RunArgs};
+use weir::cli::{CertsCommand, Cli, Command, PluginCommand, RunArgs};
 use weir::service::ConfigSource;
 
 fn main() -> ExitCode {
@@ -21,6 +21,7 @@ fn main() -> ExitCode {
                     client_cn,
                 },
         }) => certs(out, hosts, client_cn),
+        Some(Command::Plugin { command }) => return plugin(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -91,4 +92,87 @@ fn certs(out: std::path::PathBuf, hosts: Vec<String>, client_cn: String) -> anyh
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+fn plugin(command: PluginCommand) -> ExitCode {
+    let result = match command {
+        PluginCommand::New {
+            name,
+            kind,
+            lang,
+            out,
+            sdk_path,
+        } => plugin_new(name, kind, lang, out, sdk_path),
+        PluginCommand::Build { dir } => weir::devkit::build(&dir)
+            .map(|wasm| println!("{}", wasm.display()))
+            .map_err(Into::into),
+        PluginCommand::Inspect { file, config } => return plugin_inspect(&file, &config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("weir plugin: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn plugin_new(
+    name: String,
+    kind: weir::devkit::Kind,
+    lang: String,
+    out: Option<std::path::PathBuf>,
+    sdk_path: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let out = out.unwrap_or_else(|| name.clone().into());
+    let request = weir::devkit::NewPlugin {
+        name,
+        kind,
+        lang,
+        out: out.clone(),
+        sdk_path: sdk_path.unwrap_or_else(weir::devkit::default_sdk_path),
+    };
+    let files = weir::devkit::new_project(&request)?;
+    println!(
+        "wrote {} files to {}; next: weir plugin build {}",
+        files.len(),
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn plugin_inspect(file: &std::path::Path, config: &str) -> ExitCode {
+    let run = || -> anyhow::Result<weir::plugin::Inspection> {
+        serde_json::from_str::<serde_json::Value>(config).context("--config is not JSON")?;
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let engine = weir::plugin::PluginEngine::new()?;
+        let name = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "plugin".into());
+        Ok(weir::plugin::inspect(
+            &engine,
+            &name,
+            &bytes,
+            config,
+            &weir::plugin::Grants::default(),
+        )?)
+    };
+    match run() {
+        Ok(found) => {
+            println!("plugin:   {}", file.display());
+            println!("{found}");
+            if found.loads() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("weir plugin inspect: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -13,13 +13,11 @@ use super::filelog::FileLogConfig;
 use super::hostmetrics::HostMetricsConfig;
 use super::layers;
 use super::model::*;
+use super::plugins::plugins;
 use super::receiver::OtlpReceiverConfig;
 use super::tree::{Node, Value};
 use crate::Signal;
-use crate::plugin::{
-    BUILTIN_CONNECTORS, BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginLimits, PluginSource,
-    builtin_limits,
-};
+use crate::plugin::{BUILTIN_EXPORTERS, BUILTIN_PROCESSORS};
 
 /// The config `weir` runs with when given none: OTLP in on loopback, every
 /// signal batched and printed by the `debug` exporter.
@@ -473,65 +471,6 @@ fn memory_limiter_checked(
     }
     c.check_interval = c.check_interval.or(Some(std::time::Duration::from_secs(1)));
     Some(c)
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPlugin {
-    path: Option<PathBuf>,
-    #[serde(default)]
-    limits: PluginLimits,
-}
-
-/// Built-in plugin types, then those declared (or overridden) under `plugins:`.
-fn plugins(section: Option<&Node>, errors: &mut Errors) -> BTreeMap<String, PluginSpec> {
-    let mut out: BTreeMap<String, PluginSpec> = BUILTIN_PROCESSORS
-        .iter()
-        .chain(BUILTIN_EXPORTERS)
-        .chain(BUILTIN_CONNECTORS)
-        .map(|name| {
-            (
-                name.to_string(),
-                PluginSpec {
-                    source: PluginSource::Builtin(name),
-                    limits: builtin_limits(name),
-                },
-            )
-        })
-        .collect();
-    let Some(section) = section else { return out };
-    for (name, node) in entries(section, "plugins", errors) {
-        let path = format!("plugins.{name}");
-        if ComponentId::parse(name)
-            .map(|id| id.name.is_some())
-            .unwrap_or(true)
-        {
-            errors.add(
-                path,
-                "a plugin type is a word of letters, digits and `_` (no `/`)",
-            );
-            continue;
-        }
-        let Some(raw) = typed::<RawPlugin>(node, &path, errors) else {
-            continue;
-        };
-        let source = match (raw.path, out.get(name.as_str())) {
-            (Some(file), _) => PluginSource::File(file),
-            (None, Some(builtin)) => builtin.source.clone(),
-            (None, None) => {
-                errors.add(path, "expected `path` to the plugin's .wasm component");
-                continue;
-            }
-        };
-        out.insert(
-            name.clone(),
-            PluginSpec {
-                source,
-                limits: raw.limits,
-            },
-        );
-    }
-    out
 }
 
 type Pipelines = BTreeMap<PipelineId, PipelineConfig>;

@@ -14,6 +14,7 @@ pub mod layers;
 mod load;
 mod load_tenancy;
 mod model;
+mod plugins;
 pub mod receiver;
 pub mod resourcedetection;
 pub mod tenancy;

@@ -11,7 +11,7 @@ use super::extensions::ExtensionConfig;
 use super::receiver::OtlpReceiverConfig;
 use super::tenancy::{TenancyConfig, TenantConfig};
 use crate::Signal;
-use crate::plugin::{PluginLimits, PluginSource};
+use crate::plugin::{Grants, PluginLimits, PluginSource};
 
 /// A component id: `type` or `type/name`, as in `attributes/add_client_tag`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -222,11 +222,15 @@ pub struct ConnectorUse {
     pub index: usize,
 }
 
-/// Where a plugin type's component comes from, and its limits.
+/// Where a plugin type's component comes from, its limits, what it is
+/// granted beyond the host API, and the digest it is pinned to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginSpec {
     pub source: PluginSource,
     pub limits: PluginLimits,
+    pub grants: Grants,
+    /// Lower-case hex SHA-256 the component's bytes must have.
+    pub sha256: Option<String>,
 }
 
 /// One entry of `service.pipelines`.

@@ -33,8 +33,8 @@ use crate::config::{
     ReceiverConfig,
 };
 use crate::plugin::{
-    ConnectorFactory, Destination as PluginDestination, ExporterPool, PluginEngine, PluginSource,
-    ProcessorPool, builtin_bytes,
+    CompiledFrom, ConnectorFactory, Destination as PluginDestination, ExporterPool, LoadError,
+    PluginEngine, PluginSource, ProcessorPool, builtin_bytes, sha256_hex,
 };
 use crate::tenant::{RateLimiter, Tenancy};
 use crate::transport::{
@@ -48,8 +48,8 @@ pub struct LoadedPlugin {
     pub source: String,
     pub bytes: usize,
     pub compile_ms: u128,
-    /// Reused from an earlier load of the same bytes.
-    pub cached: bool,
+    /// Compiled now, or reused from this process or the disk cache.
+    pub from: CompiledFrom,
     pub sha256: String,
 }
 
@@ -230,6 +230,18 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                 }
             },
         };
+        if let Some(expected) = &spec.sha256 {
+            let actual = sha256_hex(&bytes);
+            if &actual != expected {
+                let e = LoadError::Digest {
+                    name: format!("{name} ({source})"),
+                    expected: expected.clone(),
+                    actual,
+                };
+                error(format!("plugins.{name}.sha256"), e.to_string());
+                return None;
+            }
+        }
         let started = Instant::now();
         match engine.compile_cached(name, &bytes) {
             Ok(c) => {
@@ -238,7 +250,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                     source,
                     bytes: bytes.len(),
                     compile_ms: started.elapsed().as_millis(),
-                    cached: c.cached,
+                    from: c.from,
                     sha256: c.sha256,
                 });
                 compiled.insert(name.to_string(), c.component.clone());
@@ -286,6 +298,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             &component,
             block.to_string(),
             limits,
+            config.plugins[plugin].grants.clone(),
         ) {
             Ok(pool) => {
                 processors.insert((scope, id), pool);
@@ -309,6 +322,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             &component,
             exporter.config.to_string(),
             limits,
+            config.plugins[&exporter.plugin].grants.clone(),
         ) {
             Ok(pool) => pool,
             Err(e) => {
@@ -387,6 +401,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
             &component,
             connector.config.to_string(),
             limits,
+            config.plugins[&connector.plugin].grants.clone(),
         ) {
             Ok(factory) => {
                 connectors.insert((scope, id), factory);

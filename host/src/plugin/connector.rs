@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use wasmtime::Engine;
 use wasmtime::Store;
 
+use super::capabilities::Grants;
 use super::bindings::types::{Batch as WitBatch, PluginError};
 use super::bindings::{ConnectorInfo, ConnectorPlugin, ConnectorPluginPre, Emitted};
 use super::error::{CallError, LoadError};
@@ -55,6 +56,7 @@ struct Shared {
     component: Arc<str>,
     config_json: String,
     limits: PluginLimits,
+    grants: Grants,
     info: ConnectorInfo,
     /// The instance started to check the config, handed out first.
     first: Mutex<Option<Instance<ConnectorWorld>>>,
@@ -68,11 +70,18 @@ impl ConnectorFactory {
         component_id: &str,
         config_json: String,
         limits: PluginLimits,
+        grants: Grants,
     ) -> Result<Self, LoadError> {
         let component: Arc<str> = Arc::from(component_id);
-        let (instance, info) =
-            new_instance::<ConnectorWorld>(&engine, &pre, &component, &config_json, &limits)
-                .map_err(|e| match e {
+        let (instance, info) = new_instance::<ConnectorWorld>(
+            &engine,
+            &pre,
+            &component,
+            &config_json,
+            &limits,
+            &grants,
+        )
+        .map_err(|e| match e {
                     StartError::Config(msg) => LoadError::InvalidConfig(msg),
                     StartError::Failed(reason) => LoadError::Start {
                         name: component_id.into(),
@@ -86,6 +95,7 @@ impl ConnectorFactory {
                 component,
                 config_json,
                 limits,
+                grants,
                 info,
                 first: Mutex::new(Some(instance)),
             }),
@@ -110,6 +120,7 @@ impl ConnectorFactory {
                     &shared.component,
                     &shared.config_json,
                     &shared.limits,
+                    &shared.grants,
                 )
                 .map_err(|e| CallError::Start(e.to_string()))?
                 .0

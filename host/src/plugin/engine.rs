@@ -9,6 +9,8 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use super::bindings::{ExporterPlugin, ExporterPluginPre, ProcessorPlugin, ProcessorPluginPre};
+use super::capabilities::{Grants, check_imports};
+use super::disk_cache::DiskCache;
 use super::error::LoadError;
 use super::limits::PluginLimits;
 use super::pool::{ExporterPool, ProcessorPool};
@@ -26,19 +28,66 @@ pub struct PluginEngine {
     /// Compiled components by the SHA-256 of their bytes: a reload reuses
     /// every plugin that did not change.
     compiled: Arc<Mutex<HashMap<[u8; 32], Component>>>,
+    /// Compiled components on disk, across restarts (`WEIR_PLUGIN_CACHE`).
+    disk: Option<DiskCache>,
     _clock: Arc<EpochClock>,
 }
 
-/// A compiled component and whether it came from the cache.
+/// A compiled component and where it came from.
 pub struct Compiled {
     pub component: Component,
-    pub cached: bool,
+    pub from: CompiledFrom,
     /// Hex SHA-256 of the component's bytes.
     pub sha256: String,
 }
 
+/// Where a compiled component came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompiledFrom {
+    /// Compiled now.
+    Compiler,
+    /// Compiled earlier by this process (a reload).
+    Memory,
+    /// Compiled by an earlier run, read from the disk cache.
+    Disk,
+}
+
+impl CompiledFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompiledFrom::Compiler => "compiled",
+            CompiledFrom::Memory => "memory",
+            CompiledFrom::Disk => "disk_cache",
+        }
+    }
+}
+
+/// The hex SHA-256 of a component's bytes (what `sha256:` pins name).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl PluginEngine {
+    /// An engine with the disk cache the environment names (see
+    /// `disk_cache`).
     pub fn new() -> Result<Self, LoadError> {
+        let mut engine = Self::without_disk_cache()?;
+        engine.disk = DiskCache::from_env(&engine.engine);
+        Ok(engine)
+    }
+
+    /// The engine underneath, for inspecting components.
+    pub fn wasmtime(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// An engine that compiles every component it has not seen in this
+    /// process.
+    pub fn without_disk_cache() -> Result<Self, LoadError> {
         let mut config = Config::new();
         // Deadlines: a looping plugin is stopped at its next epoch check.
         config.epoch_interruption(true);
@@ -69,6 +118,7 @@ impl PluginEngine {
             processor_linker: Arc::new(processor_linker),
             exporter_linker: Arc::new(exporter_linker),
             compiled: Arc::default(),
+            disk: None,
             _clock: clock,
         })
     }
@@ -79,29 +129,44 @@ impl PluginEngine {
         self.compile_cached(name, bytes).map(|c| c.component)
     }
 
-    /// Like [`compile`](Self::compile), saying whether the cache served it.
+    /// Like [`compile`](Self::compile), saying which cache served it:
+    /// this process's, the disk's, or none.
     pub fn compile_cached(&self, name: &str, bytes: &[u8]) -> Result<Compiled, LoadError> {
         use sha2::Digest;
         let digest: [u8; 32] = sha2::Sha256::digest(bytes).into();
-        let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = sha256_hex(bytes);
         if let Some(component) = self.compiled.lock().expect("cache lock").get(&digest) {
             return Ok(Compiled {
                 component: component.clone(),
-                cached: true,
+                from: CompiledFrom::Memory,
                 sha256,
             });
         }
-        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile {
-            name: name.into(),
-            reason: format!("{e:#}"),
-        })?;
+        let (component, from) = match self
+            .disk
+            .as_ref()
+            .and_then(|d| d.load(&self.engine, &sha256))
+        {
+            Some(component) => (component, CompiledFrom::Disk),
+            None => {
+                let component =
+                    Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile {
+                        name: name.into(),
+                        reason: format!("{e:#}"),
+                    })?;
+                if let Some(disk) = &self.disk {
+                    disk.store(&sha256, &component);
+                }
+                (component, CompiledFrom::Compiler)
+            }
+        };
         self.compiled
             .lock()
             .expect("cache lock")
             .insert(digest, component.clone());
         Ok(Compiled {
             component,
-            cached: false,
+            from,
             sha256,
         })
     }
@@ -115,7 +180,9 @@ impl PluginEngine {
         component: &Component,
         config_json: String,
         limits: PluginLimits,
+        grants: Grants,
     ) -> Result<ProcessorPool, LoadError> {
+        check_imports(&self.engine, component, plugin)?;
         let pre = self
             .processor_linker
             .instantiate_pre(component)
@@ -125,7 +192,14 @@ impl PluginEngine {
                 world: "processor-plugin",
                 reason: format!("{e:#}"),
             })?;
-        ProcessorPool::start(self.engine.clone(), pre, component_id, config_json, limits)
+        ProcessorPool::start(
+            self.engine.clone(),
+            pre,
+            component_id,
+            config_json,
+            limits,
+            grants,
+        )
     }
 
     /// A pool of exporter instances for one configured component.
@@ -136,7 +210,9 @@ impl PluginEngine {
         component: &Component,
         config_json: String,
         limits: PluginLimits,
+        grants: Grants,
     ) -> Result<ExporterPool, LoadError> {
+        check_imports(&self.engine, component, plugin)?;
         let pre = self
             .exporter_linker
             .instantiate_pre(component)
@@ -146,7 +222,14 @@ impl PluginEngine {
                 world: "exporter-plugin",
                 reason: format!("{e:#}"),
             })?;
-        ExporterPool::start(self.engine.clone(), pre, component_id, config_json, limits)
+        ExporterPool::start(
+            self.engine.clone(),
+            pre,
+            component_id,
+            config_json,
+            limits,
+            grants,
+        )
     }
 
     /// The instance factory of one configured connector; starts the first
@@ -159,7 +242,9 @@ impl PluginEngine {
         component: &Component,
         config_json: String,
         limits: PluginLimits,
+        grants: Grants,
     ) -> Result<super::ConnectorFactory, LoadError> {
+        check_imports(&self.engine, component, plugin)?;
         let pre = self
             .processor_linker
             .instantiate_pre(component)
@@ -169,7 +254,14 @@ impl PluginEngine {
                 world: "connector-plugin",
                 reason: format!("{e:#}"),
             })?;
-        super::ConnectorFactory::start(self.engine.clone(), pre, component_id, config_json, limits)
+        super::ConnectorFactory::start(
+            self.engine.clone(),
+            pre,
+            component_id,
+            config_json,
+            limits,
+            grants,
+        )
     }
 }
 

@@ -18,6 +18,19 @@ pub enum LoadError {
         world: &'static str,
         reason: String,
     },
+    #[error(
+        "plugin `{name}` imports {imports}, which Weir never provides to plugins \
+         (it links only weir:plugin/*, and wasi:cli, filesystem, clocks, sockets, io and random with nothing behind them unless granted)"
+    )]
+    Capability { name: String, imports: String },
+    #[error(
+        "plugin `{name}` does not match its pin: expected sha256:{expected}, got sha256:{actual}"
+    )]
+    Digest {
+        name: String,
+        expected: String,
+        actual: String,
+    },
     #[error("{0}")]
     InvalidConfig(String),
     #[error("plugin `{name}` failed to start: {reason}")]
@@ -43,6 +56,20 @@ pub enum CallError {
     /// A fresh instance could not be started.
     #[error("cannot start an instance: {0}")]
     Start(String),
+    /// `process` returned more than `max_output_ratio` allows.
+    #[error("{0}")]
+    Output(OutputTooLarge),
+}
+
+/// What `process` returned past its output limit.
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "returned {output} bytes for {input} bytes in, over its limit of {limit} (limits.max_output_ratio)"
+)]
+pub struct OutputTooLarge {
+    pub input: usize,
+    pub output: usize,
+    pub limit: usize,
 }
 
 impl CallError {
@@ -54,11 +81,12 @@ impl CallError {
             CallError::Timeout(_) => "timeout",
             CallError::Memory(_) => "memory",
             CallError::Start(_) => "start_failed",
+            CallError::Output(_) => "output_limit",
         }
     }
 
     /// Whether the instance that failed can still be used.
     pub fn instance_survives(&self) -> bool {
-        matches!(self, CallError::Rejected(_))
+        matches!(self, CallError::Rejected(_) | CallError::Output(_))
     }
 }

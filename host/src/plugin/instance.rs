@@ -6,8 +6,9 @@ use std::sync::Arc;
 use wasmtime::{Engine, Store, Trap};
 
 use super::bindings::types::PluginError;
+use super::capabilities::Grants;
 use super::engine::EPOCH_TICK;
-use super::error::CallError;
+use super::error::{CallError, OutputTooLarge};
 use super::limits::PluginLimits;
 use super::state::PluginState;
 use super::world::World;
@@ -60,9 +61,12 @@ pub(super) fn new_instance<W: World>(
     component: &Arc<str>,
     config_json: &str,
     limits: &PluginLimits,
+    grants: &Grants,
 ) -> Result<(Instance<W>, W::Info), StartError> {
     let cap = usize::try_from(limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX);
-    let mut store = Store::new(engine, PluginState::new(component.clone(), cap));
+    let state = PluginState::new(component.clone(), cap, grants)
+        .map_err(|e| StartError::Failed(format!("cannot grant what `allow` lists: {e:#}")))?;
+    let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_trap();
     arm(&mut store, limits);
@@ -105,6 +109,9 @@ fn arm(store: &mut Store<PluginState>, limits: &PluginLimits) {
 /// Names what ended a call: the memory cap, the deadline, or another trap
 /// (with the guest's last stderr lines, which hold a panic's message).
 fn classify(err: wasmtime::Error, store: &Store<PluginState>, limits: &PluginLimits) -> CallError {
+    if let Some(too_large) = err.downcast_ref::<OutputTooLarge>() {
+        return CallError::Output(*too_large);
+    }
     if store.data().limiter.hit {
         return CallError::Memory(limits.memory_mib);
     }

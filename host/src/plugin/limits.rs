@@ -23,6 +23,20 @@ pub struct PluginLimits {
     /// Default 1s. Stateless plugins are never ticked.
     #[serde(deserialize_with = "crate::config::units::duration")]
     pub tick_interval: Duration,
+    /// Most a stateless processor's `process` may return: this many times
+    /// its input, plus 4 KiB. A call that returns more fails (outcome
+    /// `output_limit`) and its batch follows the pipeline's `error_mode`.
+    /// Default 10.
+    pub max_output_ratio: u32,
+}
+
+impl PluginLimits {
+    /// The most bytes `process` may return for `input` bytes in.
+    pub fn max_output_bytes(&self, input: usize) -> usize {
+        input
+            .saturating_mul(self.max_output_ratio as usize)
+            .saturating_add(4096)
+    }
 }
 
 impl Default for PluginLimits {
@@ -33,6 +47,7 @@ impl Default for PluginLimits {
             max_instances: 4,
             recycle_above_mib: 32,
             tick_interval: Duration::from_secs(1),
+            max_output_ratio: 10,
         }
     }
 }

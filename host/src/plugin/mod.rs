@@ -5,9 +5,12 @@
 
 mod bindings;
 mod connector;
+pub mod capabilities;
+mod disk_cache;
 mod engine;
 mod error;
 mod host_api;
+mod inspect;
 mod instance;
 mod limits;
 mod pool;
@@ -17,8 +20,11 @@ mod stateful;
 mod world;
 
 pub use connector::{ConnectorFactory, ConnectorInstance, Emissions};
-pub use engine::{Compiled, PluginEngine};
+pub use capabilities::{FileGrant, Grants};
+pub use disk_cache::{CACHE_ENV, DiskCache};
+pub use engine::{Compiled, CompiledFrom, PluginEngine, sha256_hex};
 pub use error::{CallError, LoadError};
+pub use inspect::{Inspection, Started, inspect};
 pub use limits::PluginLimits;
 pub use pool::{ExporterPool, ProcessorPool};
 pub use registry::{

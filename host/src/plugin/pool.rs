@@ -12,7 +12,8 @@ use tokio::sync::Semaphore;
 use wasmtime::{Engine, Store};
 
 use super::bindings::types::{Batch as WitBatch, Outgoing, PluginError};
-use super::error::{CallError, LoadError};
+use super::capabilities::Grants;
+use super::error::{CallError, LoadError, OutputTooLarge};
 use super::instance::{Instance, StartError, new_instance};
 use super::limits::PluginLimits;
 use super::state::PluginState;
@@ -21,7 +22,7 @@ use super::world::{
     CallContext, ExporterWorld, ProcessorWorld, World, from_wit_signal, to_wit_signal,
 };
 use crate::Signal;
-use crate::telemetry::{PluginCallLabels, metrics};
+use crate::telemetry::{PluginCallLabels, PluginFunctionLabels, metrics};
 
 struct Shared<W: World> {
     engine: Engine,
@@ -29,6 +30,7 @@ struct Shared<W: World> {
     component: Arc<str>,
     config_json: String,
     limits: PluginLimits,
+    grants: Grants,
     info: W::Info,
     idle: Mutex<Vec<Instance<W>>>,
     running: Semaphore,
@@ -60,16 +62,19 @@ impl<W: World> Pool<W> {
         component_id: &str,
         config_json: String,
         limits: PluginLimits,
+        grants: Grants,
     ) -> Result<Self, LoadError> {
         let component: Arc<str> = Arc::from(component_id);
-        let (instance, info) = new_instance::<W>(&engine, &pre, &component, &config_json, &limits)
-            .map_err(|e| match e {
-                StartError::Config(msg) => LoadError::InvalidConfig(msg),
-                StartError::Failed(reason) => LoadError::Start {
-                    name: component_id.into(),
-                    reason,
+        let (instance, info) =
+            new_instance::<W>(&engine, &pre, &component, &config_json, &limits, &grants).map_err(
+                |e| match e {
+                    StartError::Config(msg) => LoadError::InvalidConfig(msg),
+                    StartError::Failed(reason) => LoadError::Start {
+                        name: component_id.into(),
+                        reason,
+                    },
                 },
-            })?;
+            )?;
         let max = limits.max_instances.max(1);
         Ok(Pool {
             shared: Arc::new(Shared {
@@ -78,6 +83,7 @@ impl<W: World> Pool<W> {
                 component,
                 config_json,
                 limits,
+                grants,
                 info,
                 idle: Mutex::new(vec![instance]),
                 running: Semaphore::new(max),
@@ -118,7 +124,7 @@ impl<W: World> Pool<W> {
             .await
             .expect("pool semaphore never closes");
         let shared = self.shared.clone();
-        let result = tokio::task::spawn_blocking(move || shared.call_blocking(call))
+        let result = tokio::task::spawn_blocking(move || shared.call_blocking(function, call))
             .await
             .unwrap_or_else(|e| Err(CallError::Trap(format!("host task failed: {e}"))));
         count_call(&self.shared.component, function, &result);
@@ -145,6 +151,7 @@ pub(super) fn count_call<R>(component: &str, function: &str, result: &Result<R, 
 impl<W: World> Shared<W> {
     fn call_blocking<R>(
         &self,
+        function: &str,
         call: impl FnOnce(
             &W::Bindings,
             &mut Store<PluginState>,
@@ -160,12 +167,21 @@ impl<W: World> Shared<W> {
                     &self.component,
                     &self.config_json,
                     &self.limits,
+                    &self.grants,
                 )
                 .map_err(|e| CallError::Start(e.to_string()))?
                 .0
             }
         };
+        let started = std::time::Instant::now();
         let result = instance.call(&self.limits, call);
+        metrics()
+            .plugin_call_duration
+            .get_or_create(&PluginFunctionLabels {
+                component: self.component.to_string(),
+                function: function.into(),
+            })
+            .observe(started.elapsed().as_secs_f64());
         // The instance is dead after a trap: only a refusal gives it back.
         if result
             .as_ref()
@@ -203,13 +219,31 @@ impl Pool<ProcessorWorld> {
         payload: Vec<u8>,
     ) -> Result<Vec<(Signal, Vec<u8>)>, CallError> {
         let ctx = ctx.to_wit();
+        let input = payload.len();
+        let limit = self.shared.limits.max_output_bytes(input);
         let batch = WitBatch {
             signal: to_wit_signal(signal),
             payload,
         };
         let out = self
             .run("process", move |b, store| {
-                b.weir_plugin_processor().call_process(store, &ctx, &batch)
+                let out = b
+                    .weir_plugin_processor()
+                    .call_process(store, &ctx, &batch)?;
+                // A plugin that multiplies its input is stopped here, before
+                // its output reaches the pipeline's memory.
+                if let Ok(batches) = &out {
+                    let output = batches.iter().map(|b| b.payload.len()).sum::<usize>();
+                    if output > limit {
+                        return Err(OutputTooLarge {
+                            input,
+                            output,
+                            limit,
+                        }
+                        .into());
+                    }
+                }
+                Ok(out)
             })
             .await?;
         Ok(out
@@ -238,6 +272,7 @@ impl Pool<ProcessorWorld> {
                     &shared.component,
                     &shared.config_json,
                     &shared.limits,
+                    &shared.grants,
                 )
                 .map_err(|e| CallError::Start(e.to_string()))?
                 .0

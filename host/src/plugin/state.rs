@@ -1,5 +1,6 @@
-//! What each plugin's `Store` carries: its limits, its WASI context (empty:
-//! no files, env, network) and the host API's view of who it is.
+//! What each plugin's `Store` carries: its limits, its WASI context (only
+//! what its config grants: see `capabilities`) and the host API's view of
+//! who it is.
 
 use std::sync::Arc;
 
@@ -7,6 +8,8 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::capabilities::Grants;
 
 /// Store data of one plugin instance.
 pub struct PluginState {
@@ -20,10 +23,14 @@ pub struct PluginState {
 }
 
 impl PluginState {
-    pub fn new(component: Arc<str>, memory_cap_bytes: usize) -> Self {
+    pub fn new(
+        component: Arc<str>,
+        memory_cap_bytes: usize,
+        grants: &Grants,
+    ) -> wasmtime::Result<Self> {
         let stderr = MemoryOutputPipe::new(4096);
-        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
-        PluginState {
+        let wasi = grants.wasi_ctx(stderr.clone())?;
+        Ok(PluginState {
             component,
             limiter: MemoryCap {
                 cap: memory_cap_bytes,
@@ -33,7 +40,7 @@ impl PluginState {
             wasi,
             table: ResourceTable::new(),
             stderr,
-        }
+        })
     }
 }
 

@@ -242,7 +242,7 @@ fn log_plugins(plugins: &[LoadedPlugin]) {
             source = plugin.source,
             size_kb = plugin.bytes / 1024,
             compile_ms = plugin.compile_ms as u64,
-            cached = plugin.cached,
+            from = plugin.from.as_str(),
             sha256 = &plugin.sha256[..16],
             "loaded plugin"
         );

@@ -6,6 +6,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 /// Labels of a receiver's request outcome.
@@ -61,6 +62,22 @@ pub struct PluginCallLabels {
     pub function: String,
     /// `ok`, `rejected`, `trap`, `timeout`, `memory`.
     pub outcome: String,
+}
+
+/// Labels of a plugin call's duration.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginFunctionLabels {
+    pub component: String,
+    /// `process`, `encode`, `tick`, `flush`.
+    pub function: String,
+}
+
+/// How long one plugin call ran, in the sandbox (not waiting for an
+/// instance): 10 µs to ~10 s.
+pub type PluginCallDuration = Family<PluginFunctionLabels, Histogram, fn() -> Histogram>;
+
+fn call_duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_01, 4.0, 11))
 }
 
 /// Labels of a counter a plugin reports through `host.counter-add`.
@@ -126,8 +143,11 @@ pub struct Metrics {
     /// Batches a failing processor call let through unchanged, dropped or refused,
     /// by the pipeline's `error_mode`.
     pub processor_failed_batches: Family<ComponentLabels, Counter>,
-    /// Plugin calls by outcome (ok, rejected, trap, timeout, memory).
+    /// Plugin calls by outcome (ok, rejected, trap, timeout, memory,
+    /// output_limit, start_failed).
     pub plugin_calls: Family<PluginCallLabels, Counter>,
+    /// How long each plugin call ran, by component and function.
+    pub plugin_call_duration: PluginCallDuration,
     /// Plugin instances started (initial, after a failure, or recycled).
     pub plugin_instances_started: Family<ComponentLabels, Counter>,
     /// Stateful plugin instances that failed (trap, deadline, memory cap)
@@ -190,6 +210,7 @@ impl Metrics {
             processor_dropped_items: Family::default(),
             processor_failed_batches: Family::default(),
             plugin_calls: Family::default(),
+            plugin_call_duration: Family::new_with_constructor(call_duration_histogram),
             plugin_instances_started: Family::default(),
             plugin_state_lost: Family::default(),
             connector_emitted_items: Family::default(),
@@ -260,6 +281,11 @@ impl Metrics {
             "weir_plugin_calls",
             "Plugin calls, by function and outcome",
             m.plugin_calls.clone(),
+        );
+        registry.register(
+            "weir_plugin_call_duration_seconds",
+            "How long plugin calls ran in the sandbox",
+            m.plugin_call_duration.clone(),
         );
         registry.register(
             "weir_plugin_instances_started",

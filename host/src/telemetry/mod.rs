@@ -11,6 +11,6 @@ pub mod server;
 
 pub use metrics::{
     AuthFailureLabels, ComponentLabels, ConfigLabels, ExporterLabels, ExporterQueueLabels, Metrics,
-    PluginCallLabels, PluginCounterLabels, ReceiverLabels, RequestLabels, TenantExportLabels,
-    TenantLabels, metrics,
+    PluginCallLabels, PluginCounterLabels, PluginFunctionLabels, ReceiverLabels, RequestLabels,
+    TenantExportLabels, TenantLabels, metrics,
 };

@@ -58,6 +58,11 @@ impl Weir {
         let mut child = Command::new(WEIR)
             .args(args)
             .current_dir(dir)
+            // Compiled plugins cached per test build, not in ~/.cache.
+            .env(
+                "WEIR_PLUGIN_CACHE",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/plugin-cache"),
+            )
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

@@ -21,6 +21,7 @@ fn stage(pipeline: &str) -> Arc<StatefulStage> {
             &component,
             r#"{"stateful": true, "release_on_tick": false}"#.into(),
             PluginLimits::default(),
+            crate::plugin::Grants::default(),
         )
         .unwrap();
     assert!(pool.is_stateful());
