@@ -39,7 +39,7 @@ service:
     let reply = post(&mut conn, "slow", b"{not json");
     assert_eq!(reply.status, 400, "{}", reply.body);
     // 10 spans from a bucket of 5: passes, and leaves it in debt.
-    let reply = post(&mut conn, "slow", spans_json(&vec!["a"; 10]).as_bytes());
+    let reply = post(&mut conn, "slow", spans_json(&["a"; 10]).as_bytes());
     assert_eq!(reply.status, 200, "{}", reply.body);
     // Now the same garbage is refused for the rate, before any decoding,
     // with a hint of about the 6 s the debt takes to repay.

@@ -12,10 +12,10 @@
 use std::sync::Mutex;
 
 use serde::Deserialize;
-use weir_plugin_sdk::headers::{self, HeaderSetter};
 use weir_plugin_sdk::exporter::{
     Batch, Context, Destination, ExporterInfo, Guest, Outgoing, PluginError, Signal, Signals,
 };
+use weir_plugin_sdk::headers::{self, HeaderSetter};
 
 /// The plugin's own keys.
 #[derive(Debug, Clone, Default, Deserialize)]

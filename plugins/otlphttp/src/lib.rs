@@ -87,7 +87,8 @@ impl Guest for OtlpHttpExporter {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or_else(|| PluginError::Rejected("encode called before init".to_owned()))?;
-        let mut out = encode(&config, batch.signal, batch.payload).map_err(PluginError::Rejected)?;
+        let mut out =
+            encode(&config, batch.signal, batch.payload).map_err(PluginError::Rejected)?;
         out.headers
             .extend(headers::resolve(&config.headers_setter, &ctx));
         Ok(vec![out])

@@ -133,14 +133,20 @@ mod tests {
 
     #[test]
     fn refuses_bad_items_by_index() {
-        let err = check(&setters(r#"[{"key": "a", "value": "b"}, {"key": "b c", "value": "d"}]"#))
-            .unwrap_err();
+        let err = check(&setters(
+            r#"[{"key": "a", "value": "b"}, {"key": "b c", "value": "d"}]"#,
+        ))
+        .unwrap_err();
         assert!(err.starts_with("headers_setter[1].key:"), "{err}");
         let err = check(&setters(r#"[{"key": "a"}]"#)).unwrap_err();
-        assert!(err.contains("exactly one of `value` and `from_context`"), "{err}");
-        let err = serde_json::from_str::<Vec<HeaderSetter>>(r#"[{"key": "a", "action": "insert"}]"#)
-            .unwrap_err()
-            .to_string();
+        assert!(
+            err.contains("exactly one of `value` and `from_context`"),
+            "{err}"
+        );
+        let err =
+            serde_json::from_str::<Vec<HeaderSetter>>(r#"[{"key": "a", "action": "insert"}]"#)
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("unknown field `action`"), "{err}");
     }
 }
