@@ -160,6 +160,7 @@ mod tests {
             tenant: Arc::from("default"),
             metadata: Arc::new(Vec::new()),
             permits: Vec::new(),
+            acks: Vec::new(),
         }
     }
 

@@ -167,6 +167,13 @@ pub struct Metrics {
     /// Requests the receivers refused (429 / RESOURCE_EXHAUSTED) because an
     /// exporter's sending queue was full.
     pub exporter_queue_refusals: Family<ExporterQueueLabels, Counter>,
+    /// Items found in a persistent sending queue at start-up and sent again.
+    pub exporter_queue_replayed_items: Family<ExporterQueueLabels, Counter>,
+    /// Payload bytes a persistent sending queue holds on disk.
+    pub exporter_queue_stored_bytes: Family<ExporterQueueLabels, Gauge>,
+    /// Batches a persistent sending queue could not store (the requests
+    /// carrying them were refused with 503 / UNAVAILABLE).
+    pub exporter_queue_store_failures: Family<ExporterQueueLabels, Counter>,
 }
 
 impl Metrics {
@@ -200,6 +207,9 @@ impl Metrics {
             exporter_permanent_failures: Family::default(),
             exporter_queue_size: Family::default(),
             exporter_queue_refusals: Family::default(),
+            exporter_queue_replayed_items: Family::default(),
+            exporter_queue_stored_bytes: Family::default(),
+            exporter_queue_store_failures: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -336,6 +346,21 @@ impl Metrics {
             "weir_exporter_queue_refusals",
             "Requests refused at the receivers because a sending queue was full",
             m.exporter_queue_refusals.clone(),
+        );
+        registry.register(
+            "weir_exporter_queue_replayed_items",
+            "Items found in a persistent sending queue at start-up and sent again",
+            m.exporter_queue_replayed_items.clone(),
+        );
+        registry.register(
+            "weir_exporter_queue_stored_bytes",
+            "Payload bytes a persistent sending queue holds on disk",
+            m.exporter_queue_stored_bytes.clone(),
+        );
+        registry.register(
+            "weir_exporter_queue_store_failures",
+            "Batches a persistent sending queue could not store",
+            m.exporter_queue_store_failures.clone(),
         );
         Metrics { registry, ..m }
     }
