@@ -86,11 +86,11 @@ fn offer(addr: SocketAddr, threads: i64, stop: Arc<AtomicBool>) -> Load {
 
 fn overload(secs: u64) {
     let dir = tempfile::tempdir().unwrap();
-    // The endpoint takes one request per 50 ms on each of its two threads.
+    // The endpoint takes one request per 100 ms on each of its two threads.
     let sink = Sink::start(
         None,
         Arc::new(|_, _| {
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(100));
             Reply::status(200)
         }),
     );
