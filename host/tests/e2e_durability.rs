@@ -239,3 +239,50 @@ fn the_shutdown_deadline_leaves_a_persistent_queue_for_the_next_start() {
         accepted.len() as f64
     );
 }
+
+/// Request latency with a persistent queue behind a `batch` processor whose
+/// timeout is 1 s: a lone client is answered once its data is stored, not
+/// after the batch timeout (the batcher sends early for waiting clients).
+#[test]
+fn a_lone_client_is_answered_once_stored_not_at_the_batch_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(None, always_ok());
+    let mut results = Vec::new();
+    for (name, queue) in [
+        ("in memory", "{queue_size: 1000}".to_string()),
+        ("persistent, fsync batch", "{storage: file_storage/queue}".to_string()),
+        (
+            "persistent, fsync always",
+            format!(
+                "{{storage: {{directory: {}, fsync: always}}}}",
+                dir.path().join("always").display()
+            ),
+        ),
+    ] {
+        let cfg = config(
+            &format!("http://{}", sink.addr),
+            &queue,
+            "30s",
+            &dir.path().join("queue"),
+        )
+        .replace("timeout: 50ms", "timeout: 1s");
+        let weir = Weir::start(dir.path(), &cfg);
+        let mut latencies = Vec::new();
+        for block in 0..100 {
+            let answer = post(weir.http.unwrap(), &logs(block * PER_REQUEST, PER_REQUEST, 64));
+            assert_eq!(answer.status, 200);
+            latencies.push(answer.latency);
+        }
+        latencies.sort();
+        let (p50, p99) = (latencies[50], latencies[98]);
+        results.push(format!("{name}: p50 {p50:?}, p99 {p99:?}"));
+        assert!(weir.stop().success());
+        if name.starts_with("persistent") {
+            assert!(
+                p50 < Duration::from_millis(500),
+                "{name}: p50 {p50:?} waits for the 1 s batch timeout"
+            );
+        }
+    }
+    eprintln!("sequential client latency, batch timeout 1s: {}", results.join("; "));
+}
