@@ -148,7 +148,8 @@ service:
          {} duplicates",
         offered_items / loaded.as_secs_f64(),
         delivered_items / (loaded + drain_time).as_secs_f64(),
-        offered_items / delivered_items.max(1.0),
+        (offered_items / loaded.as_secs_f64())
+            / (delivered_items / (loaded + drain_time).as_secs_f64()).max(1.0),
         load.ok,
         load.refused,
         load.hinted,
@@ -195,4 +196,61 @@ fn overload_is_refused_and_memory_stays_bounded() {
 #[ignore = "60 s of overload (the issue's acceptance run)"]
 fn overload_for_60s() {
     overload(60);
+}
+
+/// A full memory limiter refuses a request by its `Content-Length`, before
+/// the body is sent: the client gets 429 and `Retry-After` without writing it.
+#[test]
+fn a_declared_length_is_refused_before_the_body_is_read() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = Sink::start(None, common::sink::always_ok());
+    sink.pause();
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: 127.0.0.1:0}}
+processors:
+  memory_limiter: {{limit_mib: 2, spike_limit_mib: 1, check_interval: 3s}}
+exporters:
+  otlphttp:
+    endpoint: http://{addr}
+    retry_on_failure: {{initial_interval: 1s, max_elapsed_time: 0s}}
+service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  pipelines:
+    logs: {{receivers: [otlp], processors: [memory_limiter], exporters: [otlphttp]}}
+"#,
+        addr = sink.addr
+    );
+    let weir = Weir::start(dir.path(), &config);
+    let addr = weir.http.unwrap();
+    // Fill the 1 MiB budget: the endpoint is down, so nothing is given back.
+    let mut block = 0;
+    loop {
+        let answer = post(addr, &logs(block * 100, 100, PAD));
+        block += 1;
+        match answer.status {
+            200 => assert!(block < 100, "the budget never filled"),
+            429 => break,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    let held = weir.metric("weir_memory_stage_bytes", &[("stage", "sending_queue")]);
+    assert!(held > 0.0, "the in-memory queue's bytes are not reported");
+    // Headers only: the answer must come without the body being sent.
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        tcp,
+        "POST /v1/logs HTTP/1.1\r\nHost: weir\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100000\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = [0u8; 1024];
+    let n = tcp.read(&mut response).expect("an answer before the body");
+    let response = String::from_utf8_lossy(&response[..n]).to_ascii_lowercase();
+    assert!(response.starts_with("http/1.1 429"), "{response}");
+    assert!(response.contains("retry-after: 3"), "{response}");
 }

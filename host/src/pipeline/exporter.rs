@@ -174,7 +174,7 @@ impl Worker {
             if let Err(failure) = self.export(&batch).await {
                 self.give_up(&batch, failure);
             }
-            queue.release(size);
+            queue.release(size, batch.payload.len());
         }
     }
 

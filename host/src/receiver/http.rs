@@ -99,6 +99,14 @@ impl HttpReceiver {
             .exporter
             .authenticate(request.headers(), conn)
             .map_err(Early)?;
+        // A declared length the memory limiter has no room for: 429 before reading.
+        if let Some(length) = body::content_length(request.headers()) {
+            let length = usize::try_from(length).unwrap_or(usize::MAX);
+            self.exporter
+                .ingest
+                .precheck(signal, length)
+                .map_err(|refusal| Early(refusal.into()))?;
+        }
         // The body, decompressed, within max_request_body_size (413 past it).
         let (parts, incoming) = request.into_parts();
         let bytes = body::read(incoming, &parts.headers, encoding, self.limit)

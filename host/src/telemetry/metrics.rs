@@ -52,6 +52,21 @@ pub struct ExporterQueueLabels {
     pub exporter: String,
 }
 
+/// Labels naming a stage that holds request bytes.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabels {
+    /// `receive` (bodies read, until answered) or `sending_queue` (in-memory queues).
+    pub stage: String,
+}
+
+impl StageLabels {
+    pub fn of(stage: &str) -> Self {
+        StageLabels {
+            stage: stage.to_string(),
+        }
+    }
+}
+
 /// Labels of a plugin call's outcome.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PluginCallLabels {
@@ -119,6 +134,8 @@ pub struct Metrics {
     pub memory_in_use_bytes: Gauge,
     /// Requests refused by the memory limiter.
     pub memory_refused_requests: Counter,
+    /// Request bytes held by each stage (`receive`, `sending_queue`).
+    pub memory_stage_bytes: Family<StageLabels, Gauge>,
     /// Batches the batcher sent on, and why (size or timeout) is in the log.
     pub batches_sent: Family<ComponentLabels, Counter>,
     /// Items a processor dropped on purpose (filters, samplers).
@@ -186,6 +203,7 @@ impl Metrics {
             receiver_tls_handshake_failures: Family::default(),
             memory_in_use_bytes: Gauge::default(),
             memory_refused_requests: Counter::default(),
+            memory_stage_bytes: Family::default(),
             batches_sent: Family::default(),
             processor_dropped_items: Family::default(),
             processor_failed_batches: Family::default(),
@@ -346,6 +364,11 @@ impl Metrics {
             "weir_exporter_queue_refusals",
             "Requests refused at the receivers because a sending queue was full",
             m.exporter_queue_refusals.clone(),
+        );
+        registry.register(
+            "weir_memory_stage_bytes",
+            "Request bytes held by a stage: receive (bodies read, until answered), sending_queue (in-memory queues)",
+            m.memory_stage_bytes.clone(),
         );
         registry.register(
             "weir_exporter_queue_replayed_items",

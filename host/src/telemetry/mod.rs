@@ -11,6 +11,7 @@ pub mod server;
 
 pub use metrics::{
     AuthFailureLabels, ComponentLabels, ConfigLabels, ExporterLabels, ExporterQueueLabels, Metrics,
-    PluginCallLabels, PluginCounterLabels, ReceiverLabels, RequestLabels, TenantExportLabels,
+    PluginCallLabels, PluginCounterLabels, ReceiverLabels, RequestLabels, StageLabels,
+    TenantExportLabels,
     TenantLabels, metrics,
 };
