@@ -111,12 +111,19 @@ fn kill_9_with_the_exporter_down_loses_nothing_acknowledged() {
     // Kill while clients are still sending and batches wait for the endpoint.
     std::thread::sleep(Duration::from_secs(4));
     weir.wait_for("batches queued", Duration::from_secs(30), |w| {
-        w.metric("weir_exporter_queue_stored_bytes", &[("exporter", "otlphttp")]) > 0.0
+        w.metric(
+            "weir_exporter_queue_stored_bytes",
+            &[("exporter", "otlphttp")],
+        ) > 0.0
     });
     weir.kill9();
     stop.store(true, Ordering::Relaxed);
     let (accepted, _) = clients.join().unwrap();
-    assert!(accepted.len() >= 100, "only {} records accepted", accepted.len());
+    assert!(
+        accepted.len() >= 100,
+        "only {} records accepted",
+        accepted.len()
+    );
     assert!(sink.received().is_empty(), "the endpoint was down");
     assert!(
         std::fs::read_dir(&storage).unwrap().count() > 0,
@@ -214,7 +221,9 @@ fn the_shutdown_deadline_leaves_a_persistent_queue_for_the_next_start() {
     let storage = dir.path().join("queue");
     let cfg = config(
         &format!("http://{}", sink.addr),
-        "{storage: {directory: QUEUE, fsync: always}}".replace("QUEUE", storage.to_str().unwrap()).as_str(),
+        "{storage: {directory: QUEUE, fsync: always}}"
+            .replace("QUEUE", storage.to_str().unwrap())
+            .as_str(),
         "2s",
         &dir.path().join("unused"),
     );
@@ -222,17 +231,28 @@ fn the_shutdown_deadline_leaves_a_persistent_queue_for_the_next_start() {
     let mut accepted = Vec::new();
     for block in 0..20 {
         let first = block * PER_REQUEST;
-        assert_eq!(post(weir.http.unwrap(), &logs(first, PER_REQUEST, 64)).status, 200);
+        assert_eq!(
+            post(weir.http.unwrap(), &logs(first, PER_REQUEST, 64)).status,
+            200
+        );
         accepted.extend(first..first + PER_REQUEST);
     }
     let started = Instant::now();
     assert!(weir.stop().success());
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(15), "shutdown took {took:?} with a 2s deadline");
+    assert!(
+        took < Duration::from_secs(15),
+        "shutdown took {took:?} with a 2s deadline"
+    );
     sink.resume();
     let weir = Weir::start(dir.path(), &cfg);
     let (_, missing, duplicates) = await_all(&sink, &accepted, Duration::from_secs(60));
-    assert!(missing.is_empty(), "{} records lost: {:?}", missing.len(), &missing[..missing.len().min(10)]);
+    assert!(
+        missing.is_empty(),
+        "{} records lost: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
     assert_eq!(duplicates, 0);
     assert_eq!(
         weir.metric("weir_exporter_queue_replayed_items_total", &[]),
@@ -250,7 +270,10 @@ fn a_lone_client_is_answered_once_stored_not_at_the_batch_timeout() {
     let mut results = Vec::new();
     for (name, queue) in [
         ("in memory", "{queue_size: 1000}".to_string()),
-        ("persistent, fsync batch", "{storage: file_storage/queue}".to_string()),
+        (
+            "persistent, fsync batch",
+            "{storage: file_storage/queue}".to_string(),
+        ),
         (
             "persistent, fsync always",
             format!(
@@ -269,7 +292,10 @@ fn a_lone_client_is_answered_once_stored_not_at_the_batch_timeout() {
         let weir = Weir::start(dir.path(), &cfg);
         let mut latencies = Vec::new();
         for block in 0..100 {
-            let answer = post(weir.http.unwrap(), &logs(block * PER_REQUEST, PER_REQUEST, 64));
+            let answer = post(
+                weir.http.unwrap(),
+                &logs(block * PER_REQUEST, PER_REQUEST, 64),
+            );
             assert_eq!(answer.status, 200);
             latencies.push(answer.latency);
         }
@@ -284,7 +310,10 @@ fn a_lone_client_is_answered_once_stored_not_at_the_batch_timeout() {
             );
         }
     }
-    eprintln!("sequential client latency, batch timeout 1s: {}", results.join("; "));
+    eprintln!(
+        "sequential client latency, batch timeout 1s: {}",
+        results.join("; ")
+    );
 }
 
 /// A reload keeps the persistent queue: what was queued under the old
@@ -305,7 +334,10 @@ fn a_reload_keeps_the_persistent_queue_without_loss_or_duplicates() {
     let mut accepted = Vec::new();
     for block in 0..30 {
         let first = block * PER_REQUEST;
-        assert_eq!(post(weir.http.unwrap(), &logs(first, PER_REQUEST, 64)).status, 200);
+        assert_eq!(
+            post(weir.http.unwrap(), &logs(first, PER_REQUEST, 64)).status,
+            200
+        );
         accepted.extend(first..first + PER_REQUEST);
     }
     // A changed exporter setting: the new exporter attaches to the same queue.
@@ -321,14 +353,25 @@ fn a_reload_keeps_the_persistent_queue_without_loss_or_duplicates() {
     // More data after the reload, into the same queue.
     for block in 30..40 {
         let first = block * PER_REQUEST;
-        assert_eq!(post(weir.http.unwrap(), &logs(first, PER_REQUEST, 64)).status, 200);
+        assert_eq!(
+            post(weir.http.unwrap(), &logs(first, PER_REQUEST, 64)).status,
+            200
+        );
         accepted.extend(first..first + PER_REQUEST);
     }
     sink.resume();
     let (counts, missing, duplicates) = await_all(&sink, &accepted, Duration::from_secs(60));
-    assert!(missing.is_empty(), "{} records lost: {:?}", missing.len(), &missing[..missing.len().min(10)]);
+    assert!(
+        missing.is_empty(),
+        "{} records lost: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
     assert_eq!(duplicates, 0, "records sent twice across the reload");
     assert_eq!(counts.len(), accepted.len());
     // Nothing was read back from disk: the queue stayed open.
-    assert_eq!(weir.metric("weir_exporter_queue_replayed_items_total", &[]), 0.0);
+    assert_eq!(
+        weir.metric("weir_exporter_queue_replayed_items_total", &[]),
+        0.0
+    );
 }

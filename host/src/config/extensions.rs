@@ -96,4 +96,3 @@ impl<'de> Deserialize<'de> for Fsync {
         }
     }
 }
-

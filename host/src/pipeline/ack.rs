@@ -41,7 +41,11 @@ impl Ack {
 
 impl Drop for Ack {
     fn drop(&mut self) {
-        let failure = self.failure.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let failure = self
+            .failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(tx) = self.tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = tx.send(failure.map_or(Ok(()), Err));
         }

@@ -21,7 +21,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use super::batch::Batch;
 use super::ingest::Refusal;
 use super::store::{Fsync, QueueStore, Record, StoreError, Stored};
-use crate::config::{Config, ComponentId, ExtensionConfig};
+use crate::config::{ComponentId, Config, ExtensionConfig};
 use crate::telemetry::{ExporterQueueLabels, metrics};
 use crate::transport::config::{QueueConfig, Sizer, StorageConfig};
 
@@ -70,7 +70,13 @@ pub fn resolve(queue: &QueueConfig, config: &Config) -> Result<Option<StorageSpe
 pub fn file_of(directory: &Path, id: &str) -> PathBuf {
     let name: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     directory.join(format!("exporter_{name}.redb"))
 }
@@ -98,7 +104,8 @@ pub struct DurableQueue {
 }
 
 /// Open queues by file, so a reload finds the one in use.
-static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<DurableQueue>>>> = LazyLock::new(Default::default);
+static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<DurableQueue>>>> =
+    LazyLock::new(Default::default);
 
 /// One configuration's hold on a queue. Dropping it (the pipelines feeding
 /// the exporter are gone) lets its senders stop once the queue is empty.
@@ -370,7 +377,10 @@ mod tests {
         let first = DurableQueue::attach("otlp/a", &spec(dir.path()), &config).unwrap();
         first.queue.push(&batch(1)).await.unwrap();
         first.queue.push(&batch(2)).await.unwrap();
-        assert!(matches!(first.queue.admit().await, Err(Refusal::Exhausted { .. })));
+        assert!(matches!(
+            first.queue.admit().await,
+            Err(Refusal::Exhausted { .. })
+        ));
         // A reload: same queue, a newer generation, the old one superseded.
         let second = DurableQueue::attach("otlp/a", &spec(dir.path()), &config).unwrap();
         assert!(Arc::ptr_eq(&first.queue, &second.queue));

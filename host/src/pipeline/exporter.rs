@@ -15,9 +15,9 @@ use tokio::sync::watch;
 use super::batch::Batch;
 use super::delivery::{Delivered, send_with_retry};
 use super::durable::{Attachment, DurableQueue, StorageSpec};
-use super::store::StoreError;
 use super::ingest::Refusal;
 use super::queue::{QueueSender, SendingQueue};
+use super::store::StoreError;
 use crate::plugin::{CallContext, CallError, ExporterPool, Outgoing};
 use crate::telemetry::{ExporterLabels, ExporterQueueLabels, TenantExportLabels, metrics};
 use crate::transport::config::{QueueConfig, RetryConfig};
@@ -203,7 +203,10 @@ impl Worker {
                     continue;
                 }
                 Err(e) => {
-                    tracing::error!(exporter = self.id, "cannot read a queued batch, dropped: {e}");
+                    tracing::error!(
+                        exporter = self.id,
+                        "cannot read a queued batch, dropped: {e}"
+                    );
                     count_failed(&self.id, crate::Signal::Logs, stored.items);
                     queue.done(stored);
                     continue;

@@ -92,7 +92,11 @@ impl Ingest for ReceiverIngest {
     fn precheck(&self, signal: Signal, bytes: usize) -> Result<(), Refusal> {
         let routes = self.routes.load();
         let pipelines = routes.table.get(&(self.receiver.clone(), signal));
-        for gate in pipelines.into_iter().flatten().filter_map(|p| p.gate.as_ref()) {
+        for gate in pipelines
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.gate.as_ref())
+        {
             gate.precheck(bytes)?;
         }
         Ok(())

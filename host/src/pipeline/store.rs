@@ -22,8 +22,7 @@ use crate::Signal;
 pub use crate::config::Fsync;
 
 /// key → (signal, items, tenant, metadata as JSON pairs, payload).
-const BATCHES: TableDefinition<u64, (u8, u64, &str, &str, &[u8])> =
-    TableDefinition::new("batches");
+const BATCHES: TableDefinition<u64, (u8, u64, &str, &str, &[u8])> = TableDefinition::new("batches");
 
 /// redb's page cache: the queue reads each batch once, so a small cache
 /// keeps the store's memory small and predictable.

@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 use wasmtime::component::Component;
 
 use super::batcher;
-use super::durable;
 use super::chain::{Chain, PluginStage};
+use super::durable;
 use super::exporter::{DeliverySettings, ExporterHandle};
 use super::memory::MemoryGate;
 use super::pipeline::Pipeline;

@@ -12,6 +12,5 @@ pub mod server;
 pub use metrics::{
     AuthFailureLabels, ComponentLabels, ConfigLabels, ExporterLabels, ExporterQueueLabels, Metrics,
     PluginCallLabels, PluginCounterLabels, ReceiverLabels, RequestLabels, StageLabels,
-    TenantExportLabels,
-    TenantLabels, metrics,
+    TenantExportLabels, TenantLabels, metrics,
 };

@@ -82,13 +82,11 @@ pub fn post(addr: SocketAddr, body: &[u8]) -> Answer {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let retry_after = response
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("retry-after")
-                .then(|| v.trim().to_string())
-        });
+    let retry_after = response.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("retry-after")
+            .then(|| v.trim().to_string())
+    });
     Answer {
         status,
         retry_after,
