@@ -337,6 +337,37 @@ mod tests {
     }
 
     #[test]
+    fn storage_names_an_extension_or_a_directory() {
+        let queue = |v| {
+            NetworkExporterConfig::from_block(
+                &json!({"endpoint": "x", "sending_queue": {"storage": v}}),
+            )
+            .map(|c| c.sending_queue.storage)
+        };
+        assert_eq!(
+            queue(json!("file_storage/q")).unwrap(),
+            Some(StorageConfig::Extension("file_storage/q".into()))
+        );
+        assert_eq!(
+            queue(json!({"directory": "/var/lib/weir", "fsync": "always"})).unwrap(),
+            Some(StorageConfig::Directory {
+                directory: "/var/lib/weir".into(),
+                fsync: Fsync::Always
+            })
+        );
+        let e = queue(json!({"directory": "/d", "fsync": "sometimes"})).unwrap_err();
+        assert!(
+            e.starts_with("sending_queue.storage") && e.contains("expected always, batch or never"),
+            "{e}"
+        );
+        let e = queue(json!(3)).unwrap_err();
+        assert!(
+            e.contains("expected `file_storage/<name>` or {directory, fsync}"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn errors_name_the_key_path() {
         let err = |v| NetworkExporterConfig::from_block(&v).unwrap_err();
         assert_eq!(err(json!({})), "endpoint: required (the URL to send to)");
