@@ -367,7 +367,18 @@ fn a_reload_keeps_the_persistent_queue_without_loss_or_duplicates() {
         missing.len(),
         &missing[..missing.len().min(10)]
     );
-    assert_eq!(duplicates, 0, "records sent twice across the reload");
+    let retried: Vec<String> = weir
+        .stderr()
+        .lines()
+        .filter(|l| !l.contains("Connection refused"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        duplicates,
+        0,
+        "records sent twice across the reload; the log:\n{}",
+        retried.join("\n")
+    );
     assert_eq!(counts.len(), accepted.len());
     // Nothing was read back from disk: the queue stayed open.
     assert_eq!(

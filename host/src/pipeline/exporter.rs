@@ -27,6 +27,9 @@ use crate::transport::{Destination, OutgoingRequest};
 /// trapped: the first and three retries.
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// How long a persistent queue's sender superseded by a reload may finish
+/// the batch it is sending before handing it over.
+const HANDOVER: Duration = Duration::from_secs(5);
 
 /// How an exporter queues and retries.
 #[derive(Debug, Clone)]
@@ -212,9 +215,23 @@ impl Worker {
                     continue;
                 }
             };
+            // A batch being sent when a reload takes over is finished for
+            // up to HANDOVER (a request on the wire is answered, not sent
+            // again), then handed to the new senders. `biased`: a send that
+            // completed wins over the hand-over.
+            let handover = async {
+                queue.superseded(generation).await;
+                tokio::time::sleep(HANDOVER).await;
+            };
             let result = tokio::select! {
+                biased;
                 result = self.export(&batch) => result,
-                _ = queue.superseded(generation) => {
+                _ = handover => {
+                    tracing::info!(
+                        exporter = self.id,
+                        key = stored.key,
+                        "a reload took over the persistent queue; the batch being sent is handed to it"
+                    );
                     queue.requeue(stored);
                     break;
                 }
