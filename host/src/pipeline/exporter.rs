@@ -210,7 +210,14 @@ impl Worker {
                         exporter = self.id,
                         "cannot read a queued batch, dropped: {e}"
                     );
-                    count_failed(&self.id, crate::Signal::Logs, stored.items);
+                    // Its signal is in the record that could not be read.
+                    metrics()
+                        .exporter_failed_items
+                        .get_or_create(&ExporterLabels {
+                            exporter: self.id.clone(),
+                            signal: "unknown".into(),
+                        })
+                        .inc_by(stored.items as u64);
                     queue.done(stored);
                     continue;
                 }
