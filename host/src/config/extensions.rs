@@ -52,4 +52,47 @@ pub struct FileStorageConfig {
     /// Creates `directory` when it is missing. Default false, as in Go.
     #[serde(default)]
     pub create_directory: bool,
+    /// When a persistent sending queue kept here forces its writes to disk
+    /// (`always`, `batch`, `never`; Go's `true`/`false` mean always/never).
+    #[serde(default)]
+    pub fsync: Fsync,
+}
+
+/// When a put is forced to disk before it is acknowledged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fsync {
+    /// Every put is its own durable commit.
+    Always,
+    /// Puts that arrive together share one durable commit (group commit);
+    /// each is still on disk before it is acknowledged.
+    #[default]
+    Batch,
+    /// Not forced: a durable commit follows within a second, so a crash
+    /// (or power loss) can lose up to that much.
+    Never,
+}
+
+impl<'de> Deserialize<'de> for Fsync {
+    /// `always`, `batch`, `never`, or the Go `file_storage` extension's
+    /// boolean (`true` = always, `false` = never).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(true) => Ok(Fsync::Always),
+            Raw::Bool(false) => Ok(Fsync::Never),
+            Raw::Text(t) => match t.as_str() {
+                "always" => Ok(Fsync::Always),
+                "batch" => Ok(Fsync::Batch),
+                "never" => Ok(Fsync::Never),
+                other => Err(serde::de::Error::custom(format!(
+                    "expected always, batch or never, found `{other}`"
+                ))),
+            },
+        }
+    }
 }

@@ -289,6 +289,7 @@ fn build(
         telemetry: service.telemetry,
         extensions,
         service_extensions: service.extensions,
+        shutdown_timeout: service.shutdown_timeout,
         tenancy,
         tenants,
         lines: super::model::Lines::new(root.clone(), overlay_file),
@@ -481,9 +482,13 @@ struct ServiceSection {
     pipelines: Pipelines,
     telemetry: TelemetryConfig,
     extensions: Vec<ComponentId>,
+    shutdown_timeout: std::time::Duration,
     /// Whether `service.pipelines` was there at all.
     saw_pipelines: Option<()>,
 }
+
+/// `service.shutdown_timeout` when not given.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn service(
     section: Option<&Node>,
@@ -494,7 +499,10 @@ fn service(
     extensions: &BTreeSet<ComponentId>,
     errors: &mut Errors,
 ) -> ServiceSection {
-    let mut out = ServiceSection::default();
+    let mut out = ServiceSection {
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        ..ServiceSection::default()
+    };
     let Some(section) = section else {
         return out;
     };
@@ -513,12 +521,23 @@ fn service(
                 );
             }
             "telemetry" => out.telemetry = telemetry_config(node, errors),
+            "shutdown_timeout" => {
+                let text = node.to_json();
+                match text.as_str().map(super::units::parse_duration) {
+                    Some(Ok(d)) => out.shutdown_timeout = d,
+                    Some(Err(e)) => errors.add("service.shutdown_timeout", e),
+                    None => errors.add(
+                        "service.shutdown_timeout",
+                        "expected a duration such as `30s`",
+                    ),
+                }
+            }
             "extensions" => {
                 out.extensions = super::load_tenancy::service_extensions(node, extensions, errors);
             }
             other => errors.add(
                 format!("service.{other}"),
-                "unknown key; expected pipelines, extensions or telemetry",
+                "unknown key; expected pipelines, extensions, telemetry or shutdown_timeout",
             ),
         }
     }

@@ -22,7 +22,7 @@ mod tree;
 pub mod units;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use extensions::ExtensionConfig;
+pub use extensions::{ExtensionConfig, Fsync};
 pub use load::{DEFAULT_CONFIG, load_layers, load_str};
 pub use model::*;
 pub use tenancy::{TenancyConfig, TenantConfig};

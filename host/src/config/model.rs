@@ -94,6 +94,10 @@ pub struct Config {
     pub extensions: BTreeMap<ComponentId, ExtensionConfig>,
     /// `service.extensions`: the extensions turned on.
     pub service_extensions: Vec<ComponentId>,
+    /// `service.shutdown_timeout` (Weir's own key, default 30s): how long
+    /// SIGTERM/SIGINT waits for batches to flush and sending queues to
+    /// drain; a persistent queue keeps what is left for the next start.
+    pub shutdown_timeout: std::time::Duration,
     /// `tenancy:`: how a request's tenant is found.
     pub tenancy: TenancyConfig,
     /// `tenants:`: per tenant, its own pipelines and budgets.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
+use super::ack::Ack;
 use super::memory::MemoryPermit;
 use crate::Signal;
 
@@ -23,6 +24,9 @@ pub struct Batch {
     /// The memory the requests in this batch were admitted with; released
     /// when the last batch holding them is gone.
     pub permits: Vec<Arc<MemoryPermit>>,
+    /// Requests waiting to be answered until this batch is stored by the
+    /// persistent queues it goes to (see `ack`).
+    pub acks: Vec<Arc<Ack>>,
 }
 
 impl Batch {
@@ -40,15 +44,18 @@ impl Batch {
         payload.extend_from_slice(&first.payload);
         let mut items = first.items;
         let mut permits = first.permits;
+        let mut acks = first.acks;
         for b in rest {
             payload.extend_from_slice(&b.payload);
             items += b.items;
             permits.extend(b.permits);
+            acks.extend(b.acks);
         }
         Some(Batch {
             payload: payload.freeze(),
             items,
             permits,
+            acks,
             ..first
         })
     }

@@ -1,5 +1,7 @@
 //! The batch processor: merges a pipeline's batches per tenant until
-//! `send_batch_size` items or `timeout`, then hands them on. Merging is
+//! `send_batch_size` items or `timeout` (or, when a client waits for a
+//! persistent queue to store its data, until nothing else is arriving),
+//! then hands them on. Merging is
 //! byte concatenation; splitting at `send_batch_max_size` is a wire scan.
 
 use std::collections::HashMap;
@@ -42,6 +44,7 @@ pub async fn run(
             received = input.recv() => match received {
                 Some(batch) => {
                     let tenant = batch.tenant.clone();
+                    let waiting = !batch.acks.is_empty();
                     let entry = pending.entry(tenant.clone()).or_insert_with(|| Pending {
                         batches: Vec::new(),
                         items: 0,
@@ -49,10 +52,13 @@ pub async fn run(
                     });
                     entry.items += batch.items;
                     entry.batches.push(batch);
-                    if config.send_batch_size > 0 && entry.items >= config.send_batch_size
-                        && let Some(full) = pending.remove(&tenant)
-                    {
-                        send(full, &config, &tail, &labels, &mut in_flight);
+                    let full = config.send_batch_size > 0 && entry.items >= config.send_batch_size;
+                    // A client waits until this data is stored by a persistent
+                    // queue: when nothing else is arriving, send now rather
+                    // than at the timeout (under load, batches still fill).
+                    let idle = waiting && input.is_empty();
+                    if (full || idle) && let Some(ready) = pending.remove(&tenant) {
+                        send(ready, &config, &tail, &labels, &mut in_flight);
                     }
                 }
                 None => break,

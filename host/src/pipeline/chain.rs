@@ -148,6 +148,7 @@ impl Chain {
                         tenant: tenant.clone(),
                         metadata: Arc::default(),
                         permits: Vec::new(),
+                        acks: Vec::new(),
                     })
                 })),
                 Err(e) => {

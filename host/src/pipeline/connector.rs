@@ -183,6 +183,8 @@ impl ConnectorStage {
                         tenant: tenant.clone(),
                         metadata: Arc::default(),
                         permits: Vec::new(),
+                        // Nobody waits on what a connector emits.
+                        acks: Vec::new(),
                     })
                     .await;
             }

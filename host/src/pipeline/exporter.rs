@@ -10,12 +10,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::task::JoinHandle;
 
+use tokio::sync::watch;
+
 use super::batch::Batch;
 use super::delivery::{Delivered, send_with_retry};
+use super::durable::{Attachment, DurableQueue, StorageSpec};
 use super::ingest::Refusal;
 use super::queue::{QueueSender, SendingQueue};
+use super::store::StoreError;
 use crate::plugin::{CallContext, CallError, ExporterPool, Outgoing};
-use crate::telemetry::{ExporterLabels, TenantExportLabels, metrics};
+use crate::telemetry::{ExporterLabels, ExporterQueueLabels, TenantExportLabels, metrics};
 use crate::transport::config::{QueueConfig, RetryConfig};
 use crate::transport::{Destination, OutgoingRequest};
 
@@ -23,12 +27,17 @@ use crate::transport::{Destination, OutgoingRequest};
 /// trapped: the first and three retries.
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// How long a persistent queue's sender superseded by a reload may finish
+/// the batch it is sending before handing it over.
+const HANDOVER: Duration = Duration::from_secs(5);
 
 /// How an exporter queues and retries.
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
     pub queue: QueueConfig,
     pub retry: RetryConfig,
+    /// `sending_queue.storage`, resolved: the queue is kept on disk.
+    pub storage: Option<StorageSpec>,
 }
 
 impl DeliverySettings {
@@ -43,6 +52,7 @@ impl DeliverySettings {
                 ..QueueConfig::default()
             },
             retry: RetryConfig::default(),
+            storage: None,
         }
     }
 }
@@ -50,20 +60,30 @@ impl DeliverySettings {
 /// The sending side of an exporter's queue.
 pub struct ExporterHandle {
     id: String,
-    queue: QueueSender,
+    queue: Queue,
+}
+
+enum Queue {
+    Memory(QueueSender),
+    /// `sending_queue.storage`: on disk, shared with other generations.
+    Durable(Attachment),
 }
 
 impl ExporterHandle {
     /// Starts the exporter's consumers; they end once every handle is
-    /// dropped and the queue is drained.
+    /// dropped and the queue is drained (a persistent queue's also when a
+    /// reload attached a newer generation to it).
     pub fn start(
         id: &str,
         pool: ExporterPool,
         destination: Destination,
         settings: DeliverySettings,
         environment: Arc<str>,
-    ) -> (Arc<Self>, JoinHandle<()>) {
-        let queue = SendingQueue::open(id, &settings.queue);
+    ) -> Result<(Arc<Self>, JoinHandle<()>), StoreError> {
+        let queue = match &settings.storage {
+            Some(spec) => Queue::Durable(DurableQueue::attach(id, spec, &settings.queue)?),
+            None => Queue::Memory(SendingQueue::open(id, &settings.queue)),
+        };
         let worker = Arc::new(Worker {
             id: id.to_string(),
             pool,
@@ -72,37 +92,67 @@ impl ExporterHandle {
             environment,
         });
         let consumers: Vec<JoinHandle<()>> = (0..settings.queue.num_consumers)
-            .map(|_| tokio::spawn(worker.clone().consume(queue.queue().clone())))
+            .map(|_| match &queue {
+                Queue::Memory(tx) => tokio::spawn(worker.clone().consume(tx.queue().clone())),
+                Queue::Durable(a) => tokio::spawn(worker.clone().consume_durable(
+                    a.queue.clone(),
+                    a.generation,
+                    a.closed(),
+                )),
+            })
             .collect();
         let task = tokio::spawn(async move {
             for consumer in consumers {
                 let _ = consumer.await;
             }
         });
-        (
+        Ok((
             Arc::new(ExporterHandle {
                 id: id.to_string(),
                 queue,
             }),
             task,
-        )
+        ))
+    }
+
+    /// Whether the queue is on disk (requests wait for their batches to be stored).
+    pub fn is_durable(&self) -> bool {
+        matches!(self.queue, Queue::Durable(_))
     }
 
     /// Room for a new request, or why not (the queue is full).
     pub async fn admit(&self) -> Result<(), Refusal> {
-        self.queue.queue().admit().await
+        match &self.queue {
+            Queue::Memory(tx) => tx.queue().admit().await,
+            Queue::Durable(a) => a.queue.admit().await,
+        }
     }
 
-    /// Queues a batch of admitted data.
-    pub async fn enqueue(&self, batch: Batch) {
-        if let Err(batch) = self.queue.push(batch) {
-            tracing::error!(
-                exporter = self.id,
-                "exporter stopped; {} {} lost",
-                batch.items,
-                batch.signal.item_name()
-            );
-            count_failed(&self.id, batch.signal, batch.items);
+    /// Queues a batch of admitted data; a persistent queue returns once the
+    /// batch is stored, or says why it could not be.
+    pub async fn enqueue(&self, batch: Batch) -> Result<(), String> {
+        match &self.queue {
+            Queue::Memory(tx) => {
+                if let Err(batch) = tx.push(batch) {
+                    tracing::error!(
+                        exporter = self.id,
+                        "exporter stopped; {} {} lost",
+                        batch.items,
+                        batch.signal.item_name()
+                    );
+                    count_failed(&self.id, batch.signal, batch.items);
+                }
+                Ok(())
+            }
+            Queue::Durable(a) => a.queue.push(&batch).await.map_err(|e| {
+                metrics()
+                    .exporter_queue_store_failures
+                    .get_or_create(&ExporterQueueLabels {
+                        exporter: self.id.clone(),
+                    })
+                    .inc();
+                e.to_string()
+            }),
         }
     }
 }
@@ -124,17 +174,100 @@ enum Failure {
 impl Worker {
     async fn consume(self: Arc<Self>, queue: Arc<SendingQueue>) {
         while let Some((batch, size)) = queue.next().await {
-            self.export(batch).await;
-            queue.release(size);
+            if let Err(failure) = self.export(&batch).await {
+                self.give_up(&batch, failure);
+            }
+            queue.release(size, batch.payload.len());
         }
     }
 
-    async fn export(&self, batch: Batch) {
+    /// Sends from a persistent queue: a batch is forgotten once delivered
+    /// or refused for good; one whose retries ran out goes back in line.
+    /// A newer generation (a reload) takes over at once: what this sender
+    /// was sending is handed back (and may arrive twice).
+    async fn consume_durable(
+        self: Arc<Self>,
+        queue: Arc<DurableQueue>,
+        generation: u64,
+        mut closed: watch::Receiver<bool>,
+    ) {
+        loop {
+            let stored = tokio::select! {
+                next = queue.next(&mut closed) => match next {
+                    Some(stored) => stored,
+                    None => break,
+                },
+                _ = queue.superseded(generation) => break,
+            };
+            let batch = match queue.load(stored).await {
+                Ok(Some(batch)) => batch,
+                Ok(None) => {
+                    queue.done(stored);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        exporter = self.id,
+                        "cannot read a queued batch, dropped: {e}"
+                    );
+                    // Its signal is in the record that could not be read.
+                    metrics()
+                        .exporter_failed_items
+                        .get_or_create(&ExporterLabels {
+                            exporter: self.id.clone(),
+                            signal: "unknown".into(),
+                        })
+                        .inc_by(stored.items as u64);
+                    queue.done(stored);
+                    continue;
+                }
+            };
+            // A batch being sent when a reload takes over is finished for
+            // up to HANDOVER (a request on the wire is answered, not sent
+            // again), then handed to the new senders. `biased`: a send that
+            // completed wins over the hand-over.
+            let handover = async {
+                queue.superseded(generation).await;
+                tokio::time::sleep(HANDOVER).await;
+            };
+            let result = tokio::select! {
+                biased;
+                result = self.export(&batch) => result,
+                _ = handover => {
+                    tracing::info!(
+                        exporter = self.id,
+                        key = stored.key,
+                        "a reload took over the persistent queue; the batch being sent is handed to it"
+                    );
+                    queue.requeue(stored);
+                    break;
+                }
+            };
+            match result {
+                Ok(()) => queue.done(stored),
+                Err(Failure::Retryable(reason)) => {
+                    tracing::warn!(
+                        exporter = self.id,
+                        items = batch.items,
+                        "retries ran out; the batch stays in the persistent queue: {reason}"
+                    );
+                    queue.requeue(stored);
+                }
+                Err(permanent) => {
+                    self.give_up(&batch, permanent);
+                    queue.done(stored);
+                }
+            }
+        }
+    }
+
+    /// Encodes and delivers a batch; counts it when it was sent.
+    async fn export(&self, batch: &Batch) -> Result<(), Failure> {
         let labels = ExporterLabels {
             exporter: self.id.clone(),
             signal: batch.signal.to_string(),
         };
-        let result = match self.encode(&batch, &labels).await {
+        let result = match self.encode(batch, &labels).await {
             Ok(outgoing) => self.deliver(outgoing, &labels).await,
             Err(failure) => Err(failure),
         };
@@ -152,9 +285,20 @@ impl Worker {
                         signal: labels.signal.clone(),
                     })
                     .inc_by(batch.items as u64);
-                return;
+                Ok(())
             }
-            Err(Failure::Permanent(reason)) => {
+            Err(failure) => Err(failure),
+        }
+    }
+
+    /// Counts and logs a batch given up on.
+    fn give_up(&self, batch: &Batch, failure: Failure) {
+        let labels = ExporterLabels {
+            exporter: self.id.clone(),
+            signal: batch.signal.to_string(),
+        };
+        match failure {
+            Failure::Permanent(reason) => {
                 metrics()
                     .exporter_permanent_failures
                     .get_or_create(&labels)
@@ -165,7 +309,7 @@ impl Worker {
                     "dropping a batch that cannot be delivered (not retried): {reason}"
                 );
             }
-            Err(Failure::Retryable(reason)) => {
+            Failure::Retryable(reason) => {
                 tracing::error!(
                     exporter = self.id,
                     items = batch.items,

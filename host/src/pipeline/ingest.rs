@@ -90,6 +90,14 @@ pub trait Ingest: Send + Sync + 'static {
     ) -> Result<Authenticated, AuthFailure> {
         Ok(Authenticated::default())
     }
+
+    /// Whether a request of `signal` declaring `bytes` (HTTP
+    /// `Content-Length`) could be admitted now, checked before its body is
+    /// read: a full memory limiter refuses it with a retry hint without
+    /// reading a byte. Admission itself still happens once it is read.
+    fn precheck(&self, _signal: Signal, _bytes: usize) -> Result<(), Refusal> {
+        Ok(())
+    }
 }
 
 impl<F> Ingest for F

@@ -61,6 +61,23 @@ impl MemoryGate {
         self.used.load(Ordering::Relaxed)
     }
 
+    /// Refuses (with the retry hint) when `bytes` would not fit now;
+    /// reserves nothing (see [`Ingest::precheck`](super::Ingest::precheck)).
+    pub fn precheck(&self, bytes: usize) -> Result<(), Refusal> {
+        let used = self.used.load(Ordering::Relaxed);
+        if bytes <= self.budget && used + bytes > self.budget {
+            metrics().memory_refused_requests.inc();
+            return Err(Refusal::Exhausted {
+                retry_after: self.retry_after,
+                reason: format!(
+                    "{}: {used} of {} bytes held, no room for a {bytes}-byte request; retry after {:?}",
+                    self.id, self.budget, self.retry_after
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Admits `bytes` or refuses with a retry hint.
     pub fn try_acquire(self: &Arc<Self>, bytes: usize) -> Result<MemoryPermit, Refusal> {
         if bytes > self.budget {
@@ -153,7 +170,10 @@ mod tests {
             }
             other => panic!("expected exhausted, got {other:?}"),
         }
+        // Before a body is read, its declared length is checked the same way.
+        assert!(matches!(g.precheck(1), Err(Refusal::Exhausted { .. })));
         drop(a);
+        assert!(g.precheck(1024 * 1024).is_ok());
         assert_eq!(g.used(), 1024 * 1024);
         assert!(g.try_acquire(1024 * 1024).is_ok());
     }

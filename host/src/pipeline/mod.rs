@@ -4,11 +4,13 @@
 //! exporter queues. Data travels as [`Batch`]es of OTLP protobuf bytes and is
 //! never decoded here; plugins do that.
 
+mod ack;
 mod batch;
 mod batcher;
 mod chain;
 mod connector;
 mod delivery;
+mod durable;
 mod exporter;
 mod ingest;
 mod memory;
@@ -17,6 +19,7 @@ mod pipeline;
 mod queue;
 mod router;
 mod stateful;
+mod store;
 mod tail;
 mod topology;
 
@@ -24,4 +27,5 @@ pub use batch::Batch;
 pub use ingest::{Accepted, Ingest, IngestFuture, IngestRequest, Refusal};
 pub use memory::{MemoryGate, MemoryPermit};
 pub use router::{Router, Routes};
+pub use store::{Fsync, QueueStore, Record, StoreError, Stored};
 pub use topology::{LoadedPlugin, Prepared, Tasks, Topology, prepare, start};

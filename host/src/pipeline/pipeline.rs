@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use super::ack::Ack;
 use super::batch::Batch;
 use super::chain::Chain;
 use super::ingest::{Accepted, IngestRequest, Refusal};
@@ -38,6 +39,14 @@ impl Pipeline {
         if let Some(gate) = &self.gate {
             permits.push(Arc::new(gate.try_acquire(request.payload.len())?));
         }
+        // With a persistent queue, the client is answered once its batches
+        // are stored there (after the batcher's flush), not before.
+        let (acks, stored) = if self.tail.is_durable() {
+            let (ack, wait) = Ack::new();
+            (vec![ack], Some(wait))
+        } else {
+            (Vec::new(), None)
+        };
         let batch = Batch {
             signal: request.signal,
             payload: request.payload,
@@ -45,6 +54,7 @@ impl Pipeline {
             tenant: request.tenant,
             metadata: Arc::new(request.metadata),
             permits,
+            acks,
         };
         // Processors before `batch` run on the request itself, so a
         // `propagate` failure can still be refused to the client.
@@ -67,6 +77,14 @@ impl Pipeline {
                     self.tail.deliver(batch).await;
                 }
             }
+        }
+        if let Some(stored) = stored {
+            stored.wait().await.map_err(|reason| {
+                Refusal::Unavailable(format!(
+                    "pipeline {}: the persistent queue could not store the data: {reason}",
+                    self.id
+                ))
+            })?;
         }
         Ok(Accepted::default())
     }

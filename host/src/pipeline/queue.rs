@@ -17,7 +17,7 @@ use tokio::sync::{Mutex, Notify, mpsc};
 
 use super::batch::Batch;
 use super::ingest::Refusal;
-use crate::telemetry::{ExporterQueueLabels, metrics};
+use crate::telemetry::{ExporterQueueLabels, StageLabels, metrics};
 use crate::transport::config::{QueueConfig, Sizer};
 
 /// The retry hint given while a queue is full, unless configured.
@@ -51,13 +51,15 @@ impl QueueSender {
     /// Queues an admitted batch. Fails only when the senders are gone.
     pub fn push(&self, batch: Batch) -> Result<(), Batch> {
         let size = self.queue.size_of(&batch);
+        let bytes = batch.payload.len();
         self.queue.used.fetch_add(size, Ordering::AcqRel);
         metrics()
             .exporter_queue_size
             .get_or_create(&self.queue.labels())
             .inc_by(size as i64);
+        queued_bytes().inc_by(bytes as i64);
         self.tx.send(batch).map_err(|e| {
-            self.queue.release(size);
+            self.queue.release(size, bytes);
             e.0
         })
     }
@@ -136,8 +138,9 @@ impl SendingQueue {
         Some((batch, size))
     }
 
-    /// Gives back the room a batch held.
-    pub fn release(&self, size: usize) {
+    /// Gives back the room a batch (of `bytes` payload) held.
+    pub fn release(&self, size: usize, bytes: usize) {
+        queued_bytes().dec_by(bytes as i64);
         self.used.fetch_sub(size, Ordering::AcqRel);
         metrics()
             .exporter_queue_size
@@ -145,6 +148,14 @@ impl SendingQueue {
             .dec_by(size as i64);
         self.space.notify_waiters();
     }
+}
+
+/// The `sending_queue` stage of `weir_memory_stage_bytes`.
+fn queued_bytes() -> prometheus_client::metrics::gauge::Gauge {
+    metrics()
+        .memory_stage_bytes
+        .get_or_create(&StageLabels::of("sending_queue"))
+        .clone()
 }
 
 #[cfg(test)]
@@ -160,6 +171,7 @@ mod tests {
             tenant: Arc::from("default"),
             metadata: Arc::new(Vec::new()),
             permits: Vec::new(),
+            acks: Vec::new(),
         }
     }
 
@@ -188,8 +200,8 @@ mod tests {
             }
             other => panic!("expected exhausted, got {other:?}"),
         }
-        let (_, size) = q.next().await.unwrap();
-        q.release(size);
+        let (b, size) = q.next().await.unwrap();
+        q.release(size, b.payload.len());
         q.admit().await.unwrap();
     }
 
@@ -219,8 +231,8 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiter.is_finished());
-        let (_, size) = q.next().await.unwrap();
-        q.release(size);
+        let (b, size) = q.next().await.unwrap();
+        q.release(size, b.payload.len());
         waiter.await.unwrap().unwrap();
     }
 }

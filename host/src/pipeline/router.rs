@@ -117,6 +117,19 @@ impl Ingest for ReceiverIngest {
         })
     }
 
+    fn precheck(&self, signal: Signal, bytes: usize) -> Result<(), Refusal> {
+        let routes = self.routes.load();
+        let pipelines = routes.table.get(&(self.receiver.clone(), signal));
+        for gate in pipelines
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.gate.as_ref())
+        {
+            gate.precheck(bytes)?;
+        }
+        Ok(())
+    }
+
     fn ingest(&self, mut request: IngestRequest) -> IngestFuture {
         let routes = self.routes.load_full();
         let key = (self.receiver.clone(), request.signal);

@@ -57,15 +57,34 @@ impl Tail {
         Ok(())
     }
 
-    /// Queues batches of admitted data at every exporter, and hands them
-    /// to every connector.
+    /// Whether a request must wait for a persistent queue to store its batches.
+    pub fn is_durable(&self) -> bool {
+        self.exporters.iter().any(|e| e.is_durable())
+    }
+
+    /// Queues batches of admitted data at every exporter, and hands them to
+    /// every connector. The requests waiting on a batch are answered once
+    /// every persistent queue stored it (in-memory queues hold no
+    /// acknowledgement: theirs is the enqueue).
     pub async fn export(&self, batches: Vec<Batch>) {
-        for batch in batches {
+        for mut batch in batches {
+            let acks = std::mem::take(&mut batch.acks);
             for connector in &self.connectors {
                 connector.consume(&self.chain.pipeline, &batch).await;
             }
             for exporter in &self.exporters {
-                exporter.enqueue(batch.clone()).await;
+                if let Err(reason) = exporter.enqueue(batch.clone()).await {
+                    if acks.is_empty() {
+                        tracing::error!(
+                            pipeline = &*self.chain.pipeline,
+                            items = batch.items,
+                            "a batch nobody waits for could not be stored: {reason}"
+                        );
+                    }
+                    for ack in &acks {
+                        ack.fail(&reason);
+                    }
+                }
             }
         }
     }

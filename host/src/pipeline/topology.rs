@@ -19,6 +19,7 @@ use wasmtime::component::Component;
 use super::batcher;
 use super::chain::{Chain, PluginStage};
 use super::connector::{ConnectorRun, ConnectorStage, Receiving, drain_levels};
+use super::durable;
 use super::exporter::{DeliverySettings, ExporterHandle};
 use super::memory::MemoryGate;
 use super::pipeline::Pipeline;
@@ -346,6 +347,7 @@ pub fn prepare(config: Config, engine: &PluginEngine) -> Result<Prepared, Config
                 let sink = NetworkExporterConfig::from_block(&exporter.config).and_then(|c| {
                     let sink = NetworkSink::new(&c).map_err(|e| e.to_string())?;
                     let settings = DeliverySettings {
+                        storage: durable::resolve(&c.sending_queue, &config)?,
                         queue: c.sending_queue,
                         retry: c.retry_on_failure,
                     };
@@ -584,13 +586,24 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                 }
             },
         };
-        let (handle, task) = ExporterHandle::start(
+        let (handle, task) = match ExporterHandle::start(
             &label(&scope, &id),
             pool,
             destination,
             settings,
             environment.clone(),
-        );
+        ) {
+            Ok(started) => started,
+            Err(e) => {
+                errors.push(ConfigError {
+                    file: config.file.clone(),
+                    path: format!("exporters.{id}.sending_queue.storage"),
+                    line: None,
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
         exporter_handles.insert((scope, id), handle);
         exporter_tasks.push(task);
     }

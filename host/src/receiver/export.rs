@@ -10,7 +10,7 @@ use super::server::ConnectionInfo;
 use super::status::{Outcome, Recorder, Rejection};
 use crate::Signal;
 use crate::pipeline::{Accepted, Ingest, IngestRequest};
-use crate::telemetry::{AuthFailureLabels, metrics};
+use crate::telemetry::{AuthFailureLabels, StageLabels, metrics};
 use crate::tenant::Principal;
 
 /// What a listener needs to export requests.
@@ -100,6 +100,8 @@ impl Exporter {
             permits: Vec::new(),
         };
         let items = items as u64;
+        // The body is held until the request is answered.
+        let _held = Held::new(request.payload.len());
         match self.ingest.ingest(request).await {
             Ok(accepted) => {
                 let rejected = accepted.rejected_items.min(items);
@@ -120,4 +122,27 @@ impl Exporter {
             }
         }
     }
+}
+
+/// Bytes of a request body a receiver holds, in `weir_memory_stage_bytes{stage="receive"}`.
+struct Held(usize);
+
+impl Held {
+    fn new(bytes: usize) -> Self {
+        receive_gauge().inc_by(bytes as i64);
+        Held(bytes)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        receive_gauge().dec_by(self.0 as i64);
+    }
+}
+
+fn receive_gauge() -> prometheus_client::metrics::gauge::Gauge {
+    metrics()
+        .memory_stage_bytes
+        .get_or_create(&StageLabels::of("receive"))
+        .clone()
 }

@@ -107,6 +107,14 @@ impl HttpReceiver {
             body::discard(incoming, self.limit).await;
             return Err(Early(rejection));
         }
+        // A declared length the memory limiter has no room for: 429 before reading.
+        if let Some(length) = body::content_length(&parts.headers) {
+            let length = usize::try_from(length).unwrap_or(usize::MAX);
+            self.exporter
+                .ingest
+                .precheck(signal, length)
+                .map_err(|refusal| Early(refusal.into()))?;
+        }
         // The body, decompressed, within max_request_body_size (413 past it).
         let bytes = body::read(incoming, &parts.headers, encoding, self.limit)
             .await

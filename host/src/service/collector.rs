@@ -7,13 +7,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::receivers::Receivers;
-use super::{ConfigSource, DRAIN_DEADLINE, ReloadRequest, ServiceError};
+use super::{ConfigSource, ReloadRequest, ServiceError};
 use crate::config::{ComponentId, Config, ExtensionConfig, ReceiverConfig};
 use crate::pipeline::{self, LoadedPlugin, Router, Routes, Tasks};
 use crate::plugin::{PluginEngine, PluginSource};
@@ -138,7 +138,8 @@ impl Collector {
 
         let old_routes = self.router.swap(topology.routes);
         let old_tasks = self.tasks.replace(topology.tasks);
-        self.draining.spawn(drain(old_routes, old_tasks));
+        self.draining
+            .spawn(drain(old_routes, old_tasks, self.config.shutdown_timeout));
         self.receivers
             .apply(&wanted, &self.router)
             .await
@@ -196,13 +197,18 @@ impl Collector {
     }
 
     /// Stops accepting, then flushes and drains every pipeline (bounded by
-    /// [`DRAIN_DEADLINE`]).
+    /// `service.shutdown_timeout`; persistent queues keep what is left).
     pub async fn shutdown(mut self) {
-        tracing::info!("shutting down: no new requests; flushing batches and exporter queues");
+        let deadline = self.config.shutdown_timeout;
+        tracing::info!(
+            timeout = ?deadline,
+            "shutting down: no new requests; flushing batches and exporter queues"
+        );
         self.health.set_ready(false);
         self.receivers.stop_all().await;
         let routes = self.router.swap(Routes::default());
-        self.draining.spawn(drain(routes, self.tasks.take()));
+        self.draining
+            .spawn(drain(routes, self.tasks.take(), deadline));
         while self.draining.join_next().await.is_some() {}
         let _ = self.stop_telemetry.send(true);
         tracing::info!("stopped");
@@ -211,15 +217,14 @@ impl Collector {
 
 /// Lets the pipelines of a replaced routing table finish: once the last
 /// in-flight request drops the table, batchers flush and exporters drain.
-async fn drain(routes: std::sync::Arc<Routes>, tasks: Option<Tasks>) {
+async fn drain(routes: std::sync::Arc<Routes>, tasks: Option<Tasks>, deadline: Duration) {
     drop(routes);
     if let Some(tasks) = tasks
-        && tokio::time::timeout(DRAIN_DEADLINE, tasks.drain())
-            .await
-            .is_err()
+        && tokio::time::timeout(deadline, tasks.drain()).await.is_err()
     {
         tracing::error!(
-            "pipelines did not drain within {DRAIN_DEADLINE:?}; data they held is lost"
+            "pipelines did not drain within {deadline:?}; what in-memory queues held is lost \
+             (persistent queues keep theirs for the next start)"
         );
     }
 }

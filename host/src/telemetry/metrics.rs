@@ -53,6 +53,21 @@ pub struct ExporterQueueLabels {
     pub exporter: String,
 }
 
+/// Labels naming a stage that holds request bytes.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabels {
+    /// `receive` (bodies read, until answered) or `sending_queue` (in-memory queues).
+    pub stage: String,
+}
+
+impl StageLabels {
+    pub fn of(stage: &str) -> Self {
+        StageLabels {
+            stage: stage.to_string(),
+        }
+    }
+}
+
 /// Labels of a plugin call's outcome.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PluginCallLabels {
@@ -136,6 +151,8 @@ pub struct Metrics {
     pub memory_in_use_bytes: Gauge,
     /// Requests refused by the memory limiter.
     pub memory_refused_requests: Counter,
+    /// Request bytes held by each stage (`receive`, `sending_queue`).
+    pub memory_stage_bytes: Family<StageLabels, Gauge>,
     /// Batches the batcher sent on, and why (size or timeout) is in the log.
     pub batches_sent: Family<ComponentLabels, Counter>,
     /// Items a processor dropped on purpose (filters, samplers).
@@ -194,6 +211,13 @@ pub struct Metrics {
     /// Requests the receivers refused (429 / RESOURCE_EXHAUSTED) because an
     /// exporter's sending queue was full.
     pub exporter_queue_refusals: Family<ExporterQueueLabels, Counter>,
+    /// Items found in a persistent sending queue at start-up and sent again.
+    pub exporter_queue_replayed_items: Family<ExporterQueueLabels, Counter>,
+    /// Payload bytes a persistent sending queue holds on disk.
+    pub exporter_queue_stored_bytes: Family<ExporterQueueLabels, Gauge>,
+    /// Batches a persistent sending queue could not store (the requests
+    /// carrying them were refused with 503 / UNAVAILABLE).
+    pub exporter_queue_store_failures: Family<ExporterQueueLabels, Counter>,
 }
 
 impl Metrics {
@@ -206,6 +230,7 @@ impl Metrics {
             receiver_tls_handshake_failures: Family::default(),
             memory_in_use_bytes: Gauge::default(),
             memory_refused_requests: Counter::default(),
+            memory_stage_bytes: Family::default(),
             batches_sent: Family::default(),
             processor_dropped_items: Family::default(),
             processor_failed_batches: Family::default(),
@@ -230,6 +255,9 @@ impl Metrics {
             exporter_permanent_failures: Family::default(),
             exporter_queue_size: Family::default(),
             exporter_queue_refusals: Family::default(),
+            exporter_queue_replayed_items: Family::default(),
+            exporter_queue_stored_bytes: Family::default(),
+            exporter_queue_store_failures: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -381,6 +409,26 @@ impl Metrics {
             "weir_exporter_queue_refusals",
             "Requests refused at the receivers because a sending queue was full",
             m.exporter_queue_refusals.clone(),
+        );
+        registry.register(
+            "weir_memory_stage_bytes",
+            "Request bytes held by a stage: receive (bodies read, until answered), sending_queue (in-memory queues)",
+            m.memory_stage_bytes.clone(),
+        );
+        registry.register(
+            "weir_exporter_queue_replayed_items",
+            "Items found in a persistent sending queue at start-up and sent again",
+            m.exporter_queue_replayed_items.clone(),
+        );
+        registry.register(
+            "weir_exporter_queue_stored_bytes",
+            "Payload bytes a persistent sending queue holds on disk",
+            m.exporter_queue_stored_bytes.clone(),
+        );
+        registry.register(
+            "weir_exporter_queue_store_failures",
+            "Batches a persistent sending queue could not store",
+            m.exporter_queue_store_failures.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -12,5 +12,6 @@ pub mod server;
 pub use metrics::{
     AuthFailureLabels, ComponentLabels, ConfigLabels, ExporterLabels, ExporterQueueLabels, Metrics,
     PluginCallLabels, PluginCounterLabels, PluginFunctionLabels, ReceiverLabels, RequestLabels,
+    StageLabels,
     TenantExportLabels, TenantLabels, metrics,
 };

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::config::Fsync;
 use crate::config::units::{duration, opt_duration};
 
 /// The keys of an exporter block that belong to the host when the exporter
@@ -186,6 +187,46 @@ pub struct QueueConfig {
     /// The retry hint given to clients while the queue is full.
     #[serde(deserialize_with = "opt_duration")]
     pub retry_after: Option<Duration>,
+    /// Keeps the queue on disk: `file_storage/<name>` (a `file_storage`
+    /// extension's directory and fsync) or `{directory, fsync}`. A batch is
+    /// stored before the client is told it was accepted, and replayed after
+    /// a restart.
+    pub storage: Option<StorageConfig>,
+}
+
+/// `sending_queue.storage`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageConfig {
+    /// The id of a `file_storage` extension listed in `service.extensions`.
+    Extension(String),
+    /// A directory of the queue's own.
+    Directory { directory: PathBuf, fsync: Fsync },
+}
+
+impl<'de> Deserialize<'de> for StorageConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Dir {
+            directory: PathBuf,
+            #[serde(default)]
+            fsync: Fsync,
+        }
+        let value = serde_json::Value::deserialize(d)?;
+        match value {
+            serde_json::Value::String(id) => Ok(StorageConfig::Extension(id)),
+            serde_json::Value::Object(_) => {
+                let dir: Dir = serde_json::from_value(value).map_err(serde::de::Error::custom)?;
+                Ok(StorageConfig::Directory {
+                    directory: dir.directory,
+                    fsync: dir.fsync,
+                })
+            }
+            _ => Err(serde::de::Error::custom(
+                "expected `file_storage/<name>` or {directory, fsync}",
+            )),
+        }
+    }
 }
 
 impl Default for QueueConfig {
@@ -197,6 +238,7 @@ impl Default for QueueConfig {
             sizer: Sizer::Requests,
             block_on_overflow: false,
             retry_after: None,
+            storage: None,
         }
     }
 }
@@ -292,6 +334,37 @@ mod tests {
             c.auth,
             Some(AuthConfig::Bearer { token: None, .. })
         ));
+    }
+
+    #[test]
+    fn storage_names_an_extension_or_a_directory() {
+        let queue = |v| {
+            NetworkExporterConfig::from_block(
+                &json!({"endpoint": "x", "sending_queue": {"storage": v}}),
+            )
+            .map(|c| c.sending_queue.storage)
+        };
+        assert_eq!(
+            queue(json!("file_storage/q")).unwrap(),
+            Some(StorageConfig::Extension("file_storage/q".into()))
+        );
+        assert_eq!(
+            queue(json!({"directory": "/var/lib/weir", "fsync": "always"})).unwrap(),
+            Some(StorageConfig::Directory {
+                directory: "/var/lib/weir".into(),
+                fsync: Fsync::Always
+            })
+        );
+        let e = queue(json!({"directory": "/d", "fsync": "sometimes"})).unwrap_err();
+        assert!(
+            e.starts_with("sending_queue.storage") && e.contains("expected always, batch or never"),
+            "{e}"
+        );
+        let e = queue(json!(3)).unwrap_err();
+        assert!(
+            e.contains("expected `file_storage/<name>` or {directory, fsync}"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod https;
 pub mod otlp;
 pub mod plain;
 pub mod prometheus;
+pub mod seqlogs;
 pub mod sink;
 
 pub const WEIR: &str = env!("CARGO_BIN_EXE_weir");
@@ -119,6 +120,17 @@ impl Weir {
 
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// The process id (to read `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `kill -9`: no shutdown, no flush; waits until the process is gone.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     pub fn is_running(&mut self) -> bool {

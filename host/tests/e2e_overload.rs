@@ -1,0 +1,256 @@
+//! Overload end to end: clients offer far more than the endpoint takes (a
+//! slow sink). The memory limiter holds the collector's memory: peak RSS
+//! stays under `limit_mib` plus the idle process; clients are refused with
+//! 429 and `Retry-After`; once the load stops every acknowledged record
+//! arrives. A short run is in the normal suite; the 60 s run of the issue is
+//! `cargo test -p weir --test e2e_overload -- --ignored` (or set
+//! `WEIR_OVERLOAD_SECS`).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Weir;
+use common::seqlogs::{await_all, logs, post};
+use common::sink::{Reply, Sink};
+
+const LIMIT_MIB: u64 = 48;
+const SPIKE_MIB: u64 = 8;
+/// What RSS may exceed the limit by beyond the idle process: allocator
+/// slack, receive buffers, encoder instances and copies for sending.
+const OVERHEAD_MIB: u64 = 32;
+const PER_REQUEST: i64 = 20;
+/// Bytes of body per record.
+const PAD: usize = 1000;
+
+/// `VmRSS` and `VmHWM` (peak) of a process, in KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+struct Load {
+    accepted: Vec<i64>,
+    ok: usize,
+    refused: usize,
+    hinted: usize,
+}
+
+fn offer(addr: SocketAddr, threads: i64, stop: Arc<AtomicBool>) -> Load {
+    let load = Arc::new(Mutex::new(Load {
+        accepted: Vec::new(),
+        ok: 0,
+        refused: 0,
+        hinted: 0,
+    }));
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (load, stop) = (load.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut block = t;
+                while !stop.load(Ordering::Relaxed) {
+                    let first = block * PER_REQUEST;
+                    let answer = post(addr, &logs(first, PER_REQUEST, PAD));
+                    let mut l = load.lock().unwrap();
+                    match answer.status {
+                        200 => {
+                            l.ok += 1;
+                            l.accepted.extend(first..first + PER_REQUEST);
+                        }
+                        429 => {
+                            l.refused += 1;
+                            l.hinted += usize::from(answer.retry_after.is_some());
+                        }
+                        other => panic!("unexpected status {other}"),
+                    }
+                    block += threads;
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    Arc::try_unwrap(load).ok().unwrap().into_inner().unwrap()
+}
+
+fn overload(secs: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    // The endpoint takes one request per 100 ms on each of its two threads.
+    let sink = Sink::start(
+        None,
+        Arc::new(|_, _| {
+            std::thread::sleep(Duration::from_millis(100));
+            Reply::status(200)
+        }),
+    );
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: 127.0.0.1:0}}
+processors:
+  memory_limiter: {{limit_mib: {LIMIT_MIB}, spike_limit_mib: {SPIKE_MIB}, check_interval: 1s}}
+  batch: {{timeout: 100ms, send_batch_size: 200}}
+exporters:
+  otlphttp:
+    endpoint: http://{addr}
+    compression: none
+    retry_on_failure: {{initial_interval: 100ms, max_interval: 1s, max_elapsed_time: 0s}}
+    sending_queue: {{queue_size: 100000, num_consumers: 4}}
+service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  pipelines:
+    logs: {{receivers: [otlp], processors: [memory_limiter, batch], exporters: [otlphttp]}}
+"#,
+        addr = sink.addr
+    );
+    let weir = Weir::start(dir.path(), &config);
+    let (idle_kib, _) = rss_kib(weir.pid());
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = {
+        let (addr, stop) = (weir.http.unwrap(), stop.clone());
+        std::thread::spawn(move || offer(addr, 8, stop))
+    };
+    let started = Instant::now();
+    let mut peak_in_use = 0.0f64;
+    while started.elapsed() < Duration::from_secs(secs) {
+        peak_in_use = peak_in_use.max(weir.metric("weir_memory_in_use_bytes", &[]));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let load = clients.join().unwrap();
+    let loaded = started.elapsed();
+    let (_, peak_kib) = rss_kib(weir.pid());
+    let delivered_during_load = sink.received().len();
+
+    let drained = Instant::now();
+    let (_, missing, duplicates) = await_all(&sink, &load.accepted, Duration::from_secs(300));
+    let drain_time = drained.elapsed();
+    let offered_items = (load.ok + load.refused) as f64 * PER_REQUEST as f64;
+    let delivered_items = load.accepted.len() as f64;
+    eprintln!(
+        "overload {secs}s: offered {:.0} records/s, the endpoint took {:.0} records/s ({:.1}x); \
+         {} requests accepted, {} refused with 429 ({} with Retry-After); \
+         RSS idle {} MiB, peak {} MiB (limit {LIMIT_MIB} MiB, spike {SPIKE_MIB} MiB); \
+         memory limiter peak {:.1} MiB; {} endpoint requests during load; drained in {drain_time:?}; \
+         {} duplicates",
+        offered_items / loaded.as_secs_f64(),
+        delivered_items / (loaded + drain_time).as_secs_f64(),
+        (offered_items / loaded.as_secs_f64())
+            / (delivered_items / (loaded + drain_time).as_secs_f64()).max(1.0),
+        load.ok,
+        load.refused,
+        load.hinted,
+        idle_kib / 1024,
+        peak_kib / 1024,
+        peak_in_use / (1024.0 * 1024.0),
+        delivered_during_load,
+        duplicates,
+    );
+    assert!(load.refused > 0, "the load never hit the limit");
+    assert_eq!(load.hinted, load.refused, "a 429 without Retry-After");
+    assert!(
+        offered_items >= 5.0 * delivered_items,
+        "the load was not an overload ({offered_items} offered, {delivered_items} accepted)"
+    );
+    assert!(
+        peak_in_use <= ((LIMIT_MIB - SPIKE_MIB) * 1024 * 1024) as f64,
+        "the limiter held {peak_in_use} bytes"
+    );
+    let ceiling_kib = idle_kib + (LIMIT_MIB + OVERHEAD_MIB) * 1024;
+    assert!(
+        peak_kib <= ceiling_kib,
+        "peak RSS {peak_kib} KiB over idle {idle_kib} + limit {LIMIT_MIB} MiB + overhead {OVERHEAD_MIB} MiB"
+    );
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged records never arrived, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert_eq!(duplicates, 0);
+}
+
+#[test]
+fn overload_is_refused_and_memory_stays_bounded() {
+    let secs = std::env::var("WEIR_OVERLOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    overload(secs);
+}
+
+#[test]
+#[ignore = "60 s of overload (the issue's acceptance run)"]
+fn overload_for_60s() {
+    overload(60);
+}
+
+/// A full memory limiter refuses a request by its `Content-Length`, before
+/// the body is sent: the client gets 429 and `Retry-After` without writing it.
+#[test]
+fn a_declared_length_is_refused_before_the_body_is_read() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = Sink::start(None, common::sink::always_ok());
+    sink.pause();
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: 127.0.0.1:0}}
+processors:
+  memory_limiter: {{limit_mib: 2, spike_limit_mib: 1, check_interval: 3s}}
+exporters:
+  otlphttp:
+    endpoint: http://{addr}
+    retry_on_failure: {{initial_interval: 1s, max_elapsed_time: 0s}}
+service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  pipelines:
+    logs: {{receivers: [otlp], processors: [memory_limiter], exporters: [otlphttp]}}
+"#,
+        addr = sink.addr
+    );
+    let weir = Weir::start(dir.path(), &config);
+    let addr = weir.http.unwrap();
+    // Fill the 1 MiB budget: the endpoint is down, so nothing is given back.
+    let mut block = 0;
+    loop {
+        let answer = post(addr, &logs(block * 100, 100, PAD));
+        block += 1;
+        match answer.status {
+            200 => assert!(block < 100, "the budget never filled"),
+            429 => break,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    let held = weir.metric("weir_memory_stage_bytes", &[("stage", "sending_queue")]);
+    assert!(held > 0.0, "the in-memory queue's bytes are not reported");
+    // Headers only: the answer must come without the body being sent.
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        tcp,
+        "POST /v1/logs HTTP/1.1\r\nHost: weir\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100000\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = [0u8; 1024];
+    let n = tcp.read(&mut response).expect("an answer before the body");
+    let response = String::from_utf8_lossy(&response[..n]).to_ascii_lowercase();
+    assert!(response.starts_with("http/1.1 429"), "{response}");
+    assert!(response.contains("retry-after: 3"), "{response}");
+}
