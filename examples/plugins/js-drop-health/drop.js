@@ -3,6 +3,10 @@
 // one of the configured attributes, equals one of the configured paths.
 // Scopes and resources left without spans are removed, and a request left
 // empty becomes nothing, as the Rust `filter` processor does.
+//
+// The interpreter has no JIT inside the sandbox, so the hot path avoids
+// work per field: names and keys are compared as bytes (no string
+// decoding), and a scope with nothing to drop is copied as one slice.
 
 import { LEN, Writer, forEachField } from './wire.js';
 
@@ -21,7 +25,7 @@ const KEY_VALUE_KEY = 1;
 const KEY_VALUE_VALUE = 2;
 const ANY_VALUE_STRING = 1;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextEncoder();
 
 /** Checks a config object; returns the settings or throws an Error whose
  * message says which key is wrong. */
@@ -39,22 +43,22 @@ export function configure(config) {
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
       throw new Error(`\`${key}\` must be a list of strings`);
     }
-    return new Set(value);
+    return value.map((v) => utf8.encode(v));
   };
   return { paths: list('paths'), attributes: list('attributes') };
 }
 
-function text(buf, start, end) {
-  return utf8.decode(buf.subarray(start, end));
-}
-
-/** The string value of an AnyValue, or null. */
-function anyString(buf, start, end) {
-  let value = null;
-  forEachField(buf, start, end, (n, w, _fs, vs, ve) => {
-    if (n === ANY_VALUE_STRING && w === LEN) value = text(buf, vs, ve);
-  });
-  return value;
+/** Whether buf[start, end) is one of `candidates` (Uint8Arrays). */
+function isOneOf(candidates, buf, start, end) {
+  const length = end - start;
+  outer: for (const c of candidates) {
+    if (c.length !== length) continue;
+    for (let i = 0; i < length; i++) {
+      if (c[i] !== buf[start + i]) continue outer;
+    }
+    return true;
+  }
+  return false;
 }
 
 function isHealthCheck(settings, buf, start, end) {
@@ -62,16 +66,24 @@ function isHealthCheck(settings, buf, start, end) {
   forEachField(buf, start, end, (n, w, _fs, vs, ve) => {
     if (hit || w !== LEN) return;
     if (n === SPAN_NAME) {
-      hit = settings.paths.has(text(buf, vs, ve));
-    } else if (n === SPAN_ATTRIBUTES && settings.attributes.size > 0) {
-      let key = null;
-      let value = null;
+      hit = isOneOf(settings.paths, buf, vs, ve);
+    } else if (n === SPAN_ATTRIBUTES && settings.attributes.length > 0) {
+      // A KeyValue: is the key one of ours, and its string value a path?
+      let keyMatches = false;
+      let valueStart = -1;
+      let valueEnd = -1;
       forEachField(buf, vs, ve, (kn, kw, _kfs, kvs, kve) => {
         if (kw !== LEN) return;
-        if (kn === KEY_VALUE_KEY) key = text(buf, kvs, kve);
-        else if (kn === KEY_VALUE_VALUE) value = anyString(buf, kvs, kve);
+        if (kn === KEY_VALUE_KEY) keyMatches = isOneOf(settings.attributes, buf, kvs, kve);
+        else if (kn === KEY_VALUE_VALUE) [valueStart, valueEnd] = [kvs, kve];
       });
-      hit = key !== null && settings.attributes.has(key) && value !== null && settings.paths.has(value);
+      let valueMatches = false;
+      if (keyMatches && valueStart >= 0) {
+        forEachField(buf, valueStart, valueEnd, (an, aw, _afs, avs, ave) => {
+          valueMatches = an === ANY_VALUE_STRING && aw === LEN && isOneOf(settings.paths, buf, avs, ave);
+        });
+      }
+      hit = keyMatches && valueMatches;
     }
   });
   return hit;
@@ -101,18 +113,34 @@ function rebuild(buf, start, end, child, keepChild) {
  * health-check spans, or null when nothing is left. */
 export function dropHealthChecks(settings, buf) {
   let dropped = 0;
-  const span = (vs, ve) => {
-    if (isHealthCheck(settings, buf, vs, ve)) {
-      dropped += 1;
-      return null;
-    }
-    const w = new Writer();
-    w.bytes(buf.subarray(vs, ve));
-    return w;
-  };
   const scope = (vs, ve) => {
-    const { out, kept } = rebuild(buf, vs, ve, SCOPE_SPANS_SPANS, span);
-    return kept > 0 ? out : null;
+    // First pass: which spans go. Nothing to drop: the scope as it is.
+    const drop = [];
+    let spans = 0;
+    forEachField(buf, vs, ve, (n, w, fs, svs, sve) => {
+      if (n !== SCOPE_SPANS_SPANS || w !== LEN) return;
+      spans += 1;
+      if (isHealthCheck(settings, buf, svs, sve)) drop.push(fs);
+    });
+    if (drop.length === 0) {
+      const whole = new Writer();
+      // An empty scope is removed, as the Rust filter does.
+      if (spans === 0) return null;
+      whole.bytes(buf.subarray(vs, ve));
+      return whole;
+    }
+    dropped += drop.length;
+    if (drop.length === spans) return null;
+    const out = new Writer();
+    let d = 0;
+    forEachField(buf, vs, ve, (n, w, fs, _svs, sve) => {
+      if (n === SCOPE_SPANS_SPANS && w === LEN && d < drop.length && drop[d] === fs) {
+        d += 1;
+        return;
+      }
+      out.bytes(buf.subarray(fs, sve));
+    });
+    return out;
   };
   const resource = (vs, ve) => {
     const { out, kept } = rebuild(buf, vs, ve, RESOURCE_SPANS_SCOPE_SPANS, scope);

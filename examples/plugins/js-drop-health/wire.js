@@ -8,8 +8,10 @@ export const I32 = 5;
 
 export class WireError extends Error {}
 
-/** Reads a varint at `pos`; returns [value, next position]. Values past
- * 2^53 lose precision, which is fine: they are only skipped. */
+/** Reads a varint at `pos`; returns its value and leaves the next
+ * position in `readVarint.next` (no array per call: the interpreter has no
+ * JIT in the sandbox). Values past 2^53 lose precision, which is fine:
+ * they are only skipped. */
 export function readVarint(buf, pos) {
   let result = 0;
   let scale = 1;
@@ -17,11 +19,15 @@ export function readVarint(buf, pos) {
     if (pos >= buf.length) throw new WireError('truncated varint');
     const b = buf[pos++];
     result += (b & 0x7f) * scale;
-    if (b < 0x80) return [result, pos];
+    if (b < 0x80) {
+      readVarint.next = pos;
+      return result;
+    }
     scale *= 128;
   }
   throw new WireError('varint longer than 10 bytes');
 }
+readVarint.next = 0;
 
 /** Calls `visit(number, wire, fieldStart, valueStart, valueEnd)` for each
  * field of the message in buf[start, end). For LEN fields the value is
@@ -30,22 +36,23 @@ export function forEachField(buf, start, end, visit) {
   let pos = start;
   while (pos < end) {
     const fieldStart = pos;
-    let key;
-    [key, pos] = readVarint(buf, pos);
+    const key = readVarint(buf, pos);
+    pos = readVarint.next;
     const number = Math.floor(key / 8);
     const wire = key & 7;
     if (number === 0) throw new WireError('field number 0');
     let valueStart = pos;
     let valueEnd;
     if (wire === VARINT) {
-      [, valueEnd] = readVarint(buf, pos);
+      readVarint(buf, pos);
+      valueEnd = readVarint.next;
     } else if (wire === I64) {
       valueEnd = pos + 8;
     } else if (wire === I32) {
       valueEnd = pos + 4;
     } else if (wire === LEN) {
-      let length;
-      [length, valueStart] = readVarint(buf, pos);
+      const length = readVarint(buf, pos);
+      valueStart = readVarint.next;
       valueEnd = valueStart + length;
     } else {
       throw new WireError(`unsupported wire type ${wire}`);
