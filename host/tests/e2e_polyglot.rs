@@ -153,7 +153,7 @@ fn log(body: Option<AnyValue>, attributes: Vec<KeyValue>) -> LogRecord {
 /// (a map body, a list attribute, text that only looks like one), and how
 /// many addresses are to be redacted.
 fn email_logs() -> (ExportLogsServiceRequest, u64) {
-    let records = vec![
+    let records = [
         log(
             s("user alice@example.com logged in"),
             vec![
