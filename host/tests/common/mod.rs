@@ -43,9 +43,16 @@ impl Weir {
     /// Writes `config` to `dir/config.yaml` and runs `weir --config` in `dir`
     /// until it logs `ready`.
     pub fn start(dir: &Path, config: &str) -> Weir {
+        Weir::start_within(dir, config, START_TIMEOUT)
+    }
+
+    /// Like [`Weir::start`], waiting up to `timeout` for `ready` (plugins
+    /// of many megabytes, such as Python or JavaScript components, take
+    /// longer to compile).
+    pub fn start_within(dir: &Path, config: &str, timeout: Duration) -> Weir {
         let path = dir.join("config.yaml");
         std::fs::write(&path, config).unwrap();
-        Weir::start_with(dir, &["--config", path.to_str().unwrap()])
+        Weir::spawn(dir, &["--config", path.to_str().unwrap()], &[], timeout)
     }
 
     /// Runs `weir ARGS` in `dir` until it logs `ready`.
@@ -56,6 +63,10 @@ impl Weir {
     /// Runs `weir ARGS` in `dir` with extra environment variables until it
     /// logs `ready`.
     pub fn start_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Weir {
+        Weir::spawn(dir, args, env, START_TIMEOUT)
+    }
+
+    fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Weir {
         let mut child = Command::new(WEIR)
             .args(args)
             .current_dir(dir)
@@ -74,7 +85,7 @@ impl Weir {
         let stdout = collect(child.stdout.take().unwrap(), None);
         let (ready_tx, ready_rx) = mpsc::channel();
         let stderr = collect(child.stderr.take().unwrap(), Some(ready_tx));
-        let deadline = Instant::now() + START_TIMEOUT;
+        let deadline = Instant::now() + timeout;
         let mut weir = Weir {
             child,
             dir: dir.to_path_buf(),
