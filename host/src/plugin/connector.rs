@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use wasmtime::Engine;
 use wasmtime::Store;
 
-use super::capabilities::Grants;
 use super::bindings::types::{Batch as WitBatch, PluginError};
 use super::bindings::{ConnectorInfo, ConnectorPlugin, ConnectorPluginPre, Emitted};
+use super::capabilities::Grants;
 use super::error::{CallError, LoadError};
 use super::instance::{Instance, StartError, new_instance};
 use super::limits::PluginLimits;
@@ -82,12 +82,12 @@ impl ConnectorFactory {
             &grants,
         )
         .map_err(|e| match e {
-                    StartError::Config(msg) => LoadError::InvalidConfig(msg),
-                    StartError::Failed(reason) => LoadError::Start {
-                        name: component_id.into(),
-                        reason,
-                    },
-                })?;
+            StartError::Config(msg) => LoadError::InvalidConfig(msg),
+            StartError::Failed(reason) => LoadError::Start {
+                name: component_id.into(),
+                reason,
+            },
+        })?;
         Ok(ConnectorFactory {
             shared: Arc::new(Shared {
                 engine,

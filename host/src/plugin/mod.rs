@@ -4,8 +4,8 @@
 //! traps, times out or hits the cap fails alone and its instance is replaced.
 
 mod bindings;
-mod connector;
 pub mod capabilities;
+mod connector;
 mod disk_cache;
 mod engine;
 mod error;
@@ -19,8 +19,8 @@ mod state;
 mod stateful;
 mod world;
 
-pub use connector::{ConnectorFactory, ConnectorInstance, Emissions};
 pub use capabilities::{FileGrant, Grants};
+pub use connector::{ConnectorFactory, ConnectorInstance, Emissions};
 pub use disk_cache::{CACHE_ENV, DiskCache};
 pub use engine::{Compiled, CompiledFrom, PluginEngine, sha256_hex};
 pub use error::{CallError, LoadError};

@@ -12,6 +12,5 @@ pub mod server;
 pub use metrics::{
     AuthFailureLabels, ComponentLabels, ConfigLabels, ExporterLabels, ExporterQueueLabels, Metrics,
     PluginCallLabels, PluginCounterLabels, PluginFunctionLabels, ReceiverLabels, RequestLabels,
-    StageLabels,
-    TenantExportLabels, TenantLabels, metrics,
+    StageLabels, TenantExportLabels, TenantLabels, metrics,
 };
