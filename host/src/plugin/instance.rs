@@ -55,6 +55,9 @@ impl std::fmt::Display for StartError {
     }
 }
 
+/// wasmtime's own default for [`Store::set_hostcall_fuel`].
+const DEFAULT_HOSTCALL_FUEL: usize = 128 << 20;
+
 pub(super) fn new_instance<W: World>(
     engine: &Engine,
     pre: &W::Pre,
@@ -68,6 +71,11 @@ pub(super) fn new_instance<W: World>(
         .map_err(|e| StartError::Failed(format!("cannot grant what `allow` lists: {e:#}")))?;
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
+    // wasmtime caps what one call may copy out of the guest at 128 MiB by
+    // default; a stateful plugin releasing what it held (a tail sampler's
+    // tick) can return more, and a trap would lose it all. The guest cannot
+    // hold more than its memory cap, so that is the bound.
+    store.set_hostcall_fuel(cap.max(DEFAULT_HOSTCALL_FUEL));
     store.epoch_deadline_trap();
     arm(&mut store, limits);
     let bindings = W::instantiate(pre, &mut store)
