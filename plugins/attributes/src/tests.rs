@@ -239,3 +239,65 @@ fn undecodable_payload_names_the_request_type() {
         "{err}"
     );
 }
+
+/// Inserts of keys an item lacks take the append path (the item's bytes
+/// copied, new attributes after them): decoded, the result is the same as
+/// rewriting the list, on items whose attributes are not their last field
+/// and on items that already hold some of the keys.
+#[test]
+fn inserting_absent_keys_appends_to_the_item_as_a_rewrite_would() {
+    let config = Config::parse(
+        r#"{"actions": [
+            {"key": "org", "action": "insert", "value": "weir"},
+            {"key": "present", "action": "insert", "value": "not written"},
+            {"key": "tier", "action": "upsert", "value": 3}
+        ]}"#,
+    )
+    .unwrap();
+    let span = |name: &str, attributes| Span {
+        name: name.into(),
+        attributes,
+        // Fields after `attributes` (9) on the wire: dropped counts, status.
+        dropped_attributes_count: 2,
+        status: Some(trace::v1::Status {
+            message: "m".into(),
+            code: 2,
+        }),
+        ..Default::default()
+    };
+    let request = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![
+                    span("none", vec![]),
+                    span("some", before()),
+                    span("all", vec![key_value("org", string_value("kept"))]),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let payload = encode(&request);
+    let decoded = process_payload(&config, &ctx(), Signal::Traces, &payload).unwrap();
+    let on_wire = crate::wire_apply::WireActions::new(&config)
+        .apply(&ctx(), Signal::Traces, &payload)
+        .unwrap()
+        .expect("every span gains a key");
+    let out = decode_traces(&on_wire).unwrap();
+    assert_eq!(encode(&out), decoded, "append path differs from a rewrite");
+    let spans = &out.resource_spans[0].scope_spans[0].spans;
+    let keys = |i: usize| -> Vec<&str> {
+        spans[i]
+            .attributes
+            .iter()
+            .map(|kv| kv.key.as_str())
+            .collect()
+    };
+    assert_eq!(keys(0), ["org", "present", "tier"]);
+    assert_eq!(keys(1), ["present", "gone", "org", "tier"]);
+    assert_eq!(keys(2), ["org", "present", "tier"]);
+    assert_eq!(spans[2].attributes[0].value, Some(string_value("kept")));
+    assert_eq!(spans[1].dropped_attributes_count, 2);
+    assert_eq!(spans[1].status.as_ref().unwrap().code, 2);
+}

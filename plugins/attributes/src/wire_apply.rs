@@ -121,12 +121,23 @@ impl WireActions {
                     }
                 }
             }
-            let mut changed = false;
+            let before = attrs.len();
+            let mut change = Change::None;
             for (action, context) in self.actions.iter().zip(&context) {
-                changed |= apply_one(action, context.as_deref(), &mut attrs);
+                change = change.max(apply_one(action, context.as_deref(), &mut attrs));
             }
-            if !changed {
-                return ItemEdit::Keep;
+            match change {
+                Change::None => return ItemEdit::Keep,
+                // Only new keys: the item's bytes stay as they are and the new
+                // attributes follow them (a repeated field may be split).
+                Change::Appended => {
+                    out.extend_from_slice(item);
+                    for (key, value) in &attrs[before..] {
+                        wire::put_key_value(out, field_number, key, value);
+                    }
+                    return ItemEdit::Replaced;
+                }
+                Change::Rewritten => {}
             }
             for f in FieldReader::new(item, 0).flatten() {
                 if !(f.number == field_number && f.wire_type == WireType::LengthDelimited) {
@@ -146,18 +157,32 @@ impl WireActions {
     }
 }
 
-/// One action on one item's attribute list; whether it changed it.
+/// What the actions did to one item's attribute list.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Change {
+    None,
+    /// New keys were added at the end; nothing else changed.
+    Appended,
+    /// A value was replaced or a key deleted: the list is written anew.
+    Rewritten,
+}
+
+/// One action on one item's attribute list; what it changed.
 fn apply_one<'a>(
     action: &'a WireAction,
     context: Option<&'a [u8]>,
     attrs: &mut Vec<(&'a [u8], &'a [u8])>,
-) -> bool {
+) -> Change {
     let key = action.key.as_slice();
     let position = attrs.iter().position(|(k, _)| *k == key);
     if action.op == Op::Delete {
         let before = attrs.len();
         attrs.retain(|(k, _)| *k != key);
-        return attrs.len() != before;
+        return if attrs.len() != before {
+            Change::Rewritten
+        } else {
+            Change::None
+        };
     }
     let value = match &action.source {
         WireSource::Value(v) => Some(v.as_slice()),
@@ -168,13 +193,20 @@ fn apply_one<'a>(
         WireSource::FromContext(_) => context,
         WireSource::None => None,
     };
-    let Some(value) = value else { return false };
+    let Some(value) = value else {
+        return Change::None;
+    };
     match (action.op, position) {
-        (Op::Insert, None) | (Op::Upsert, None) => attrs.push((key, value)),
-        (Op::Update, Some(i)) | (Op::Upsert, Some(i)) => attrs[i].1 = value,
-        _ => return false,
+        (Op::Insert, None) | (Op::Upsert, None) => {
+            attrs.push((key, value));
+            Change::Appended
+        }
+        (Op::Update, Some(i)) | (Op::Upsert, Some(i)) => {
+            attrs[i].1 = value;
+            Change::Rewritten
+        }
+        _ => Change::None,
     }
-    true
 }
 
 /// An encoded `AnyValue { string_value }`.
