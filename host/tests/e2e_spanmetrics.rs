@@ -8,107 +8,24 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Weir, curl};
+use common::Weir;
+use common::prometheus::{self, Prometheus};
 
-/// A Prometheus child process, killed when dropped.
-struct Prometheus {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn prometheus_binary() -> Option<String> {
-    let out = Command::new("sh")
-        .args(["-c", "command -v prometheus"])
-        .output()
-        .ok()?;
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (!path.is_empty()).then_some(path)
-}
-
+/// A Prometheus that only receives remote writes (nothing to scrape).
 fn start_prometheus(binary: &str, dir: &Path) -> Prometheus {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = dir.join("prometheus.yml");
-    std::fs::write(&config, "global: {scrape_interval: 1h}\n").unwrap();
-    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Command::new(binary)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-remote-write-receiver")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("cannot start prometheus");
-    let prometheus = Prometheus { child, port };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = curl(&[
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            &format!("http://127.0.0.1:{port}/-/ready"),
-        ]);
-        if String::from_utf8_lossy(&out.stdout) == "200" {
-            return prometheus;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "prometheus did not become ready:\n{}",
-            std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Runs an instant query; each result's labels and value.
-fn query(port: u16, promql: &str) -> Vec<(serde_json::Value, f64)> {
-    let out = curl(&[
-        "-G",
-        &format!("http://127.0.0.1:{port}/api/v1/query"),
-        "--data-urlencode",
-        &format!("query={promql}"),
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-    assert_eq!(v["status"], "success", "{v}");
-    v["data"]["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let value = r["value"][1].as_str().unwrap().parse::<f64>().unwrap();
-            (r["metric"].clone(), value)
-        })
-        .collect()
+    prometheus::start(binary, dir, "global: {scrape_interval: 1h}\n")
 }
 
 /// Waits until the single value of `promql` is `want` (a cumulative
 /// series grows as flushes land), or fails with what it last saw.
-fn wait_value(port: u16, promql: &str, want: f64) {
+fn wait_value(prometheus: &Prometheus, promql: &str, want: f64) {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let r = query(port, promql);
+        let r = prometheus.query(promql);
         if r.len() == 1 && r[0].1 == want {
             return;
         }
@@ -121,8 +38,8 @@ fn wait_value(port: u16, promql: &str, want: f64) {
 }
 
 /// The one value of `promql` now.
-fn value(port: u16, promql: &str) -> f64 {
-    let r = query(port, promql);
+fn value(prometheus: &Prometheus, promql: &str) -> f64 {
+    let r = prometheus.query(promql);
     assert_eq!(r.len(), 1, "{promql}: {r:?}");
     r[0].1
 }
@@ -185,21 +102,9 @@ const SPANS: &[&str] = &[
     "SELECT:client:ok:1",
 ];
 
-fn prometheus_or_skip() -> Option<String> {
-    let binary = prometheus_binary();
-    if binary.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "prometheus is not installed; .ci/run installs it (apt-get install prometheus)"
-        );
-        eprintln!("SKIPPED: the `prometheus` binary is not installed (apt-get install prometheus)");
-    }
-    binary
-}
-
 #[test]
 fn spans_become_call_counts_and_duration_buckets_in_prometheus() {
-    let Some(binary) = prometheus_or_skip() else {
+    let Some(binary) = prometheus::binary() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -207,7 +112,6 @@ fn spans_become_call_counts_and_duration_buckets_in_prometheus() {
     let traces = dir.path().join("traces.json");
     let weir = Weir::start(dir.path(), &config(prometheus.port, "500ms", &traces));
     send_spans(&weir, "checkout", SPANS);
-    let port = prometheus.port;
 
     // Calls: one series per service, span name, kind, status and method.
     let calls = |span: &str, kind: &str, status: &str, method: &str| {
@@ -215,34 +119,34 @@ fn spans_become_call_counts_and_duration_buckets_in_prometheus() {
             r#"traces_span_metrics_calls_total{{service_name="checkout",span_name="{span}",span_kind="{kind}",status_code="{status}",http_method="{method}"}}"#
         )
     };
-    wait_value(port, "sum(traces_span_metrics_calls_total)", 6.0);
+    wait_value(&prometheus, "sum(traces_span_metrics_calls_total)", 6.0);
     assert_eq!(
         value(
-            port,
+            &prometheus,
             &calls("GET /cart", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET", "GET")
         ),
         3.0
     );
     assert_eq!(
         value(
-            port,
+            &prometheus,
             &calls("POST /pay", "SPAN_KIND_SERVER", "STATUS_CODE_ERROR", "POST")
         ),
         2.0
     );
     assert_eq!(
         value(
-            port,
+            &prometheus,
             &calls("SELECT", "SPAN_KIND_CLIENT", "STATUS_CODE_OK", "GET")
         ),
         1.0
     );
-    assert_eq!(query(port, "traces_span_metrics_calls_total").len(), 3);
+    assert_eq!(prometheus.query("traces_span_metrics_calls_total").len(), 3);
 
     // Duration buckets (cumulative `le`, milliseconds, the default bounds).
     let bucket = |span: &str, le: &str| {
         value(
-            port,
+            &prometheus,
             &format!(
                 r#"traces_span_metrics_duration_milliseconds_bucket{{span_name="{span}",le="{le}"}}"#
             ),
@@ -264,14 +168,14 @@ fn spans_become_call_counts_and_duration_buckets_in_prometheus() {
     assert_eq!(bucket("SELECT", "2"), 1.0);
     assert_eq!(
         value(
-            port,
+            &prometheus,
             r#"traces_span_metrics_duration_milliseconds_sum{span_name="GET /cart"}"#
         ),
         130.0
     );
     assert_eq!(
         value(
-            port,
+            &prometheus,
             r#"traces_span_metrics_duration_milliseconds_count{span_name="POST /pay"}"#
         ),
         2.0
@@ -301,7 +205,7 @@ fn spans_become_call_counts_and_duration_buckets_in_prometheus() {
 
 #[test]
 fn the_last_counts_are_flushed_to_prometheus_on_shutdown() {
-    let Some(binary) = prometheus_or_skip() else {
+    let Some(binary) = prometheus::binary() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -314,21 +218,25 @@ fn the_last_counts_are_flushed_to_prometheus_on_shutdown() {
     weir.wait_for("the traces to be exported", Duration::from_secs(60), |_| {
         common::otlp::exported_spans(&traces).len() == SPANS.len()
     });
-    assert!(query(prometheus.port, "traces_span_metrics_calls_total").is_empty());
+    assert!(
+        prometheus
+            .query("traces_span_metrics_calls_total")
+            .is_empty()
+    );
     let status = weir.stop();
     assert!(status.success(), "{status:?}");
     wait_value(
-        prometheus.port,
+        &prometheus,
         r#"traces_span_metrics_calls_total{span_name="GET /cart"}"#,
         3.0,
     );
     wait_value(
-        prometheus.port,
+        &prometheus,
         r#"traces_span_metrics_duration_milliseconds_bucket{span_name="POST /pay",le="1000"}"#,
         1.0,
     );
     assert_eq!(
-        value(prometheus.port, "sum(traces_span_metrics_calls_total)"),
+        value(&prometheus, "sum(traces_span_metrics_calls_total)"),
         6.0
     );
 }
