@@ -169,58 +169,6 @@ pub struct RateAllocation {
     pub percent: u64,
 }
 
-/// A Go-style duration (`500ms`, `30s`, `1m30s`) or a number of seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Duration(pub u64);
-
-impl<'de> Deserialize<'de> for Duration {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Seconds(u64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Seconds(s) => Ok(Duration(s.saturating_mul(1_000_000_000))),
-            Raw::Text(t) => parse_duration(&t)
-                .map(Duration)
-                .map_err(serde::de::Error::custom),
-        }
-    }
-}
-
-/// Parses `1h2m3s4ms5us6ns` (units `h m s ms us µs ns`, decimals allowed) into nanoseconds.
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let bad = || format!("`{text}` is not a duration (expected e.g. `500ms`, `30s`, `1m30s`)");
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(bad()),
-        };
-        total += number * scale;
-        rest = &rest[unit_len..];
-    }
-    Ok(total as u64)
-}
+/// Go-style durations (`500ms`, `30s`, `1m30s`) or a number of seconds, as
+/// every plugin's config reads them.
+pub use weir_plugin_sdk::duration::{Duration, parse as parse_duration};
