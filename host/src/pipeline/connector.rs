@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 
 use super::batch::Batch;
 use super::pipeline::Pipeline;
-use super::stateful::now_unix_nanos;
+use super::stateful::{call_slot, now_unix_nanos};
 use crate::Signal;
 use crate::plugin::{CallContext, CallError, ConnectorFactory, ConnectorInstance, Emissions};
 use crate::telemetry::{ComponentLabels, metrics};
@@ -246,33 +246,22 @@ impl ConnectorStage {
         start: bool,
         call: impl FnOnce(&mut ConnectorInstance) -> Result<Emissions, CallError>,
     ) -> Result<Emissions, CallError> {
-        let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            if !start {
-                return Ok(Vec::new());
-            }
-            *guard = Some(self.factory.instance()?);
-        }
-        let instance = guard.as_mut().expect("filled above");
-        let result = call(instance);
-        if let Err(e) = &result
-            && !e.instance_survives()
-        {
-            *guard = None;
-            metrics()
-                .plugin_state_lost
-                .get_or_create(&ComponentLabels {
-                    pipeline: String::new(),
-                    component: self.id.clone(),
-                })
-                .inc();
-            tracing::error!(
-                connector = self.id,
-                tenant,
-                "connector failed and lost its state; a fresh instance takes over: {e}"
-            );
-        }
-        result
+        call_slot(
+            slot,
+            start.then_some(|| self.factory.instance()),
+            ComponentLabels {
+                pipeline: String::new(),
+                component: self.id.clone(),
+            },
+            call,
+            |e| {
+                tracing::error!(
+                    connector = self.id,
+                    tenant,
+                    "connector failed and lost its state; a fresh instance takes over: {e}"
+                )
+            },
+        )
     }
 }
 

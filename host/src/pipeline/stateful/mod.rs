@@ -122,35 +122,55 @@ impl StatefulStage {
         start: bool,
         call: impl FnOnce(&mut StatefulInstance) -> Result<Outputs, CallError>,
     ) -> Result<Outputs, CallError> {
-        let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            if !start {
-                return Ok(Vec::new());
-            }
-            *guard = Some(self.pool.stateful_instance()?);
-        }
-        let instance = guard.as_mut().expect("filled above");
-        let result = call(instance);
-        if let Err(e) = &result
-            && !e.instance_survives()
-        {
-            *guard = None;
-            metrics()
-                .plugin_state_lost
-                .get_or_create(&ComponentLabels {
-                    pipeline: self.pipeline.to_string(),
-                    component: self.id.clone(),
-                })
-                .inc();
-            tracing::error!(
-                pipeline = &*self.pipeline,
-                processor = self.id,
-                tenant,
-                "stateful processor failed and lost what it held; a fresh instance takes over: {e}"
-            );
-        }
-        result
+        call_slot(
+            slot,
+            start.then_some(|| self.pool.stateful_instance()),
+            ComponentLabels {
+                pipeline: self.pipeline.to_string(),
+                component: self.id.clone(),
+            },
+            call,
+            |e| {
+                tracing::error!(
+                    pipeline = &*self.pipeline,
+                    processor = self.id,
+                    tenant,
+                    "stateful processor failed and lost what it held; a fresh instance takes over: {e}"
+                )
+            },
+        )
     }
+}
+
+/// Runs `call` on the instance in `slot`, first starting one with `start`
+/// when the slot is empty (with no `start`, an empty slot holds nothing and
+/// gives nothing). A failure that ends the instance empties the slot, counts
+/// the lost state under `labels` and is reported with `lost`. Stateful
+/// processors and connectors keep their per-tenant instances this way.
+pub(super) fn call_slot<I, R: Default>(
+    slot: &Mutex<Option<I>>,
+    start: Option<impl FnOnce() -> Result<I, CallError>>,
+    labels: ComponentLabels,
+    call: impl FnOnce(&mut I) -> Result<R, CallError>,
+    lost: impl FnOnce(&CallError),
+) -> Result<R, CallError> {
+    let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.is_none() {
+        let Some(start) = start else {
+            return Ok(R::default());
+        };
+        *guard = Some(start()?);
+    }
+    let instance = guard.as_mut().expect("filled above");
+    let result = call(instance);
+    if let Err(e) = &result
+        && !e.instance_survives()
+    {
+        *guard = None;
+        metrics().plugin_state_lost.get_or_create(&labels).inc();
+        lost(e);
+    }
+    result
 }
 
 /// The timer of a pipeline's stateful stages, and what flushes them.
