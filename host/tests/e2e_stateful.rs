@@ -164,7 +164,10 @@ fn a_trap_loses_the_held_state_counted_and_a_fresh_instance_takes_over() {
             &[("pipeline", "traces"), ("component", "chaos")],
         ) == 1.0
     });
-    assert!(weir.stderr().contains("lost what it held"));
+    // The log line reaches the test through a pipe reader: give it time.
+    weir.wait_for("the loss logged", Duration::from_secs(10), |w| {
+        w.stderr().contains("lost what it held")
+    });
     // A fresh instance holds the next batch; shutdown flushes it.
     send(addr, vec![span(3, 0, 5, false)]);
     assert!(weir.stop().success());

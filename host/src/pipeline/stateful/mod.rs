@@ -167,8 +167,9 @@ pub(super) fn call_slot<I, R: Default>(
         && !e.instance_survives()
     {
         *guard = None;
-        metrics().plugin_state_lost.get_or_create(&labels).inc();
+        // The log line first: whoever sees the count finds the reason logged.
         lost(e);
+        metrics().plugin_state_lost.get_or_create(&labels).inc();
     }
     result
 }
