@@ -7,12 +7,12 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Weir;
-use common::seqlogs::{await_all, logs, post};
+use common::seqlogs::{self, await_all, logs, post};
 use common::sink::{Reply, Sink, always_ok};
 
 /// Records per request.
@@ -49,47 +49,13 @@ service:
     )
 }
 
-/// Clients on `threads` threads posting numbered records until `stop` (or
-/// until the collector is gone); returns the seqs acknowledged with 200 and
-/// the count of 429/503 answers.
+/// Clients posting blocks of PER_REQUEST numbered records (see `send_until`).
 fn send_until(
     addr: SocketAddr,
     threads: i64,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<(Vec<i64>, usize)> {
-    std::thread::spawn(move || {
-        let accepted = Arc::new(Mutex::new(Vec::new()));
-        let refused = Arc::new(Mutex::new(0usize));
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let (accepted, refused, stop) = (accepted.clone(), refused.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    // Thread t numbers its records t, t+threads, ... (blocks of PER_REQUEST).
-                    let mut block = t;
-                    while !stop.load(Ordering::Relaxed) {
-                        let first = block * PER_REQUEST;
-                        match post(addr, &logs(first, PER_REQUEST, 64)).status {
-                            200 => accepted.lock().unwrap().extend(first..first + PER_REQUEST),
-                            429 | 503 => {
-                                *refused.lock().unwrap() += 1;
-                                std::thread::sleep(Duration::from_millis(20));
-                            }
-                            // The collector is gone (killed or stopped): nothing more to send.
-                            0 => break,
-                            other => panic!("unexpected status {other}"),
-                        }
-                        block += threads;
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            w.join().unwrap();
-        }
-        let accepted = accepted.lock().unwrap().clone();
-        let refused = *refused.lock().unwrap();
-        (accepted, refused)
-    })
+    seqlogs::send_until(addr, threads, PER_REQUEST, 0, stop)
 }
 
 #[test]

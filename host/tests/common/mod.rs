@@ -185,9 +185,17 @@ impl Weir {
     }
 
     /// SIGTERM, then waits for a clean exit.
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    pub fn stop(self) -> std::process::ExitStatus {
+        self.stop_with("TERM")
+    }
+
+    /// Sends `signal` (`TERM`, `INT`), then waits up to 60 s for the exit.
+    pub fn stop_with(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -195,7 +203,10 @@ impl Weir {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("weir did not stop on SIGTERM; stderr:\n{}", self.stderr());
+                panic!(
+                    "weir did not stop on SIG{signal}; stderr:\n{}",
+                    self.stderr()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }

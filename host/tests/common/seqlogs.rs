@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -92,6 +94,52 @@ pub fn post(addr: SocketAddr, body: &[u8]) -> Answer {
         retry_after,
         latency: started.elapsed(),
     }
+}
+
+/// Clients on `threads` threads posting requests of `per_request`
+/// numbered records (from `first` on, each number once) until `stop` or
+/// until the collector is gone; returns the seqs acknowledged with 200 and
+/// the count of 429/503 answers.
+pub fn send_until(
+    addr: SocketAddr,
+    threads: i64,
+    per_request: i64,
+    first: i64,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<(Vec<i64>, usize)> {
+    std::thread::spawn(move || {
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let refused = Arc::new(Mutex::new(0usize));
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (accepted, refused, stop) = (accepted.clone(), refused.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    // Thread t sends blocks t, t+threads, ... of per_request records.
+                    let mut block = t;
+                    while !stop.load(Ordering::Relaxed) {
+                        let from = first + block * per_request;
+                        match post(addr, &logs(from, per_request, 64)).status {
+                            200 => accepted.lock().unwrap().extend(from..from + per_request),
+                            429 | 503 => {
+                                *refused.lock().unwrap() += 1;
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
+                            // The collector is gone (killed or stopped): nothing more to send.
+                            0 => break,
+                            other => panic!("unexpected status {other}"),
+                        }
+                        block += threads;
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let accepted = accepted.lock().unwrap().clone();
+        let refused = *refused.lock().unwrap();
+        (accepted, refused)
+    })
 }
 
 /// The `seq` of every record a request carried.
