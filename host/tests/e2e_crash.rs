@@ -197,3 +197,75 @@ fn kill_9_under_load_with_a_live_endpoint_loses_nothing_and_bounds_duplicates() 
 fn kill_9_under_load_with_fsync_always() {
     kill_9_under_load("always");
 }
+
+/// Replay after a restart, as a figure (`benches/durability.sh` runs it):
+/// `WEIR_REPLAY_RECORDS` records (default 100,000) are queued on disk for a
+/// down endpoint, the process is killed, and a new one sends them all to
+/// the endpoint, now up. Throughput is taken between the first and the
+/// last request the endpoint received.
+#[test]
+#[ignore = "a benchmark figure (benches/durability.sh)"]
+fn replay_throughput_after_a_restart() {
+    const PER: i64 = 100;
+    const THREADS: i64 = 4;
+    let records: i64 = std::env::var("WEIR_REPLAY_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = Sink::start(None, common::sink::always_ok());
+    sink.pause();
+    let storage = dir.path().join("queue");
+    let cfg = config(&format!("http://{}", sink.addr), &storage, "batch")
+        .replace(
+            &format!("send_batch_size: {BATCH}, send_batch_max_size: {BATCH}"),
+            "send_batch_size: 1000, send_batch_max_size: 1000",
+        )
+        .replace("timeout: 50ms", "timeout: 200ms");
+    let weir = Weir::start(dir.path(), &cfg);
+    let addr = weir.http.unwrap();
+    let started = std::time::Instant::now();
+    let senders: Vec<_> = (0..THREADS)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut block = t;
+                while block * PER < records {
+                    let body = common::seqlogs::logs(block * PER, PER, 200);
+                    assert_eq!(common::seqlogs::post(addr, &body).status, 200);
+                    block += THREADS;
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.join().unwrap();
+    }
+    let ingest = started.elapsed();
+    let bytes = weir.metric(
+        "weir_exporter_queue_stored_bytes",
+        &[("exporter", "otlphttp")],
+    );
+    weir.kill9();
+
+    sink.resume();
+    let weir = Weir::start(dir.path(), &cfg);
+    let all: Vec<i64> = (0..records).collect();
+    let (_, missing, duplicates) = await_all(&sink, &all, Duration::from_secs(600));
+    assert!(missing.is_empty(), "{} records lost", missing.len());
+    let replayed = weir.metric("weir_exporter_queue_replayed_items_total", &[]);
+    assert_eq!(replayed, records as f64);
+    let received = sink.received();
+    let span = received.last().unwrap().at - received.first().unwrap().at;
+    let secs = span.as_secs_f64().max(1e-3);
+    eprintln!(
+        "FIGURE ingest_into_persistent_queue records={records} secs={:.3} records_per_s={:.0} (HTTP, 4 clients, fsync batch)",
+        ingest.as_secs_f64(),
+        records as f64 / ingest.as_secs_f64()
+    );
+    eprintln!(
+        "FIGURE replay records={records} bytes={bytes:.0} requests={} secs={secs:.3} records_per_s={:.0} mb_per_s={:.2} duplicates={duplicates}",
+        received.len(),
+        records as f64 / secs,
+        bytes / secs / 1e6
+    );
+}
