@@ -326,14 +326,17 @@ impl DurableQueue {
         }))
     }
 
-    /// The batch was delivered (or refused for good): forget it.
-    pub fn done(&self, stored: Stored) {
-        self.store.delete(stored.key);
+    /// The batch was delivered (or refused for good): forget it. Returns
+    /// once that is on disk, so a sender has at most one delivered batch
+    /// not yet forgotten there: all that a crash can send again.
+    pub async fn done(&self, stored: Stored) {
+        let deleted = self.store.delete(stored.key);
         self.requests.fetch_sub(1, Ordering::AcqRel);
         self.items.fetch_sub(stored.items, Ordering::AcqRel);
         self.bytes.fetch_sub(stored.bytes, Ordering::AcqRel);
         self.publish();
         self.space.notify_waiters();
+        deleted.await;
     }
 
     /// The batch goes back in line (its sender stopped or gave up for now).
@@ -390,7 +393,7 @@ mod tests {
         let s = second.queue.next(&mut closed).await.unwrap();
         let b = second.queue.load(s).await.unwrap().unwrap();
         assert_eq!(b.payload, batch(1).payload);
-        second.queue.done(s);
+        second.queue.done(s).await;
         second.queue.admit().await.unwrap();
         drop((first, second));
         // A restart: the undelivered batch comes back, the delivered one does not.

@@ -202,7 +202,7 @@ impl Worker {
             let batch = match queue.load(stored).await {
                 Ok(Some(batch)) => batch,
                 Ok(None) => {
-                    queue.done(stored);
+                    queue.done(stored).await;
                     continue;
                 }
                 Err(e) => {
@@ -218,7 +218,7 @@ impl Worker {
                             signal: "unknown".into(),
                         })
                         .inc_by(stored.items as u64);
-                    queue.done(stored);
+                    queue.done(stored).await;
                     continue;
                 }
             };
@@ -244,7 +244,7 @@ impl Worker {
                 }
             };
             match result {
-                Ok(()) => queue.done(stored),
+                Ok(()) => queue.done(stored).await,
                 Err(Failure::Retryable(reason)) => {
                     tracing::warn!(
                         exporter = self.id,
@@ -255,7 +255,7 @@ impl Worker {
                 }
                 Err(permanent) => {
                     self.give_up(&batch, permanent);
-                    queue.done(stored);
+                    queue.done(stored).await;
                 }
             }
         }

@@ -8,6 +8,7 @@
 //! which is exactly the knob `fsync` needs. One writer thread owns every
 //! write so that puts arriving together share one commit (group commit).
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -29,7 +30,9 @@ const BATCHES: TableDefinition<u64, (u8, u64, &str, &str, &[u8])> = TableDefinit
 const CACHE_BYTES: usize = 4 * 1024 * 1024;
 /// Most puts one group commit takes.
 const GROUP: usize = 256;
-/// With `fsync: never`, and for deletions, a durable commit at least this often.
+/// Most operations taken from the channel before a commit.
+const DRAIN: usize = 4096;
+/// With `fsync: never`, a durable commit at least this often.
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why the store failed.
@@ -69,7 +72,8 @@ pub struct Stored {
 
 enum Op {
     Put(Record, oneshot::Sender<Result<Stored, StoreError>>),
-    Delete(u64),
+    /// A delivered batch's key; answered once the deletion is committed.
+    Delete(u64, oneshot::Sender<()>),
 }
 
 /// An open queue database and its writer thread.
@@ -135,9 +139,14 @@ impl QueueStore {
         rx.await.map_err(|_| gone())?
     }
 
-    /// Forgets a delivered batch (committed with the next write).
-    pub fn delete(&self, key: u64) {
-        let _ = self.ops.send(Op::Delete(key));
+    /// Forgets a delivered batch. The deletion is queued at once; the
+    /// future resolves once it is committed (to disk, unless `fsync: never`).
+    pub fn delete(&self, key: u64) -> impl Future<Output = ()> + use<> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.ops.send(Op::Delete(key, tx));
+        async move {
+            let _ = rx.await;
+        }
     }
 
     /// Reads a stored batch back (blocking: call off the reactor).
@@ -225,39 +234,54 @@ impl Writer {
     }
 
     fn run(mut self, rx: std_mpsc::Receiver<Op>) {
-        // Commits not yet forced to disk (deletions, `fsync: never` puts).
+        // Commits not yet forced to disk (`fsync: never`).
         let mut unsynced = false;
         let mut last_sync = Instant::now();
+        // Puts taken from the channel, not yet committed (`always` commits
+        // them one at a time).
+        let mut waiting = VecDeque::new();
+        let mut deletes = Vec::new();
+        let take = |op: Op, waiting: &mut VecDeque<_>, deletes: &mut Vec<_>| match op {
+            Op::Put(r, tx) => waiting.push_back((r, tx)),
+            Op::Delete(k, tx) => deletes.push((k, tx)),
+        };
         loop {
-            let first = match rx.recv_timeout(SYNC_INTERVAL) {
-                Ok(op) => op,
-                Err(std_mpsc::RecvTimeoutError::Timeout) => {
-                    if unsynced {
-                        unsynced = !self.commit(Vec::new(), Vec::new(), true);
-                        last_sync = Instant::now();
+            if waiting.is_empty() {
+                match rx.recv_timeout(SYNC_INTERVAL) {
+                    Ok(op) => take(op, &mut waiting, &mut deletes),
+                    Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                        if unsynced {
+                            unsynced = !self.commit(Vec::new(), Vec::new(), true);
+                            last_sync = Instant::now();
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
-            };
-            let mut puts = Vec::new();
-            let mut deletes = Vec::new();
-            let mut next = Some(first);
-            // `always`: one put per commit; otherwise all that is waiting.
-            let fsync = self.fsync();
-            let room = if fsync == Fsync::Always { 1 } else { GROUP };
-            while let Some(op) = next.take() {
-                match op {
-                    Op::Put(r, tx) => puts.push((r, tx)),
-                    Op::Delete(k) => deletes.push(k),
-                }
-                if puts.len() < room {
-                    next = rx.try_recv().ok();
+                    Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             }
-            let durable = (!puts.is_empty() && fsync != Fsync::Never)
-                || (unsynced && last_sync.elapsed() >= SYNC_INTERVAL);
-            let ok = self.commit(puts, deletes, durable);
+            // Whatever else is waiting: every deletion rides with this
+            // commit, even behind puts that must wait for the next one.
+            for _ in 0..DRAIN {
+                match rx.try_recv() {
+                    Ok(op) => take(op, &mut waiting, &mut deletes),
+                    Err(_) => break,
+                }
+            }
+            // `always`: one put per commit; otherwise a group.
+            let fsync = self.fsync();
+            let room = if fsync == Fsync::Always { 1 } else { GROUP };
+            let puts: Vec<_> = waiting.drain(..room.min(waiting.len())).collect();
+            let (keys, deleted): (Vec<u64>, Vec<_>) =
+                std::mem::take(&mut deletes).into_iter().unzip();
+            // With `always` and `batch` every commit is durable: a put
+            // before its client is answered, and a deletion so that a crash
+            // right after a delivery does not send the batch again.
+            let durable =
+                fsync != Fsync::Never || (unsynced && last_sync.elapsed() >= SYNC_INTERVAL);
+            let ok = self.commit(puts, keys, durable);
+            // Senders waiting for their deletion go on (after a failed
+            // commit too: the batch is then sent again after a restart).
+            drop(deleted);
             if durable {
                 last_sync = Instant::now();
                 unsynced = !ok;
@@ -362,7 +386,7 @@ mod tests {
             let c = store.put(record(3)).await.unwrap();
             assert_eq!((a.key, b.key, c.key), (0, 1, 2));
             assert_eq!(store.get(b.key).unwrap().unwrap(), record(2));
-            store.delete(b.key);
+            store.delete(b.key).await;
             drop(store);
             // The writer commits what it holds as it stops; wait for the lock.
             let reopened = loop {
