@@ -1,8 +1,9 @@
 //! Overload end to end: clients offer far more than the endpoint takes (a
-//! slow sink). The memory limiter holds the collector's memory: peak RSS
-//! stays under `limit_mib` plus the idle process; clients are refused with
-//! 429 and `Retry-After`; once the load stops every acknowledged record
-//! arrives. A short run is in the normal suite; the 60 s run of the issue is
+//! slow sink), over OTLP/HTTP and over OTLP/gRPC. The memory limiter holds
+//! the collector's memory: peak RSS stays under `limit_mib` plus the idle
+//! process; clients are refused with 429 and `Retry-After` (gRPC:
+//! RESOURCE_EXHAUSTED with `RetryInfo`); once the load stops every
+//! acknowledged record arrives. A short run is in the normal suite; the 60 s run of the issue is
 //! `cargo test -p weir --test e2e_overload -- --ignored` (or set
 //! `WEIR_OVERLOAD_SECS`).
 
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Weir;
+use common::grpc::{Client, LOGS};
 use common::seqlogs::{await_all, logs, post};
 use common::sink::{Reply, Sink};
 
@@ -46,7 +48,35 @@ struct Load {
     hinted: usize,
 }
 
-fn offer(addr: SocketAddr, threads: i64, stop: Arc<AtomicBool>) -> Load {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Http,
+    Grpc,
+}
+
+/// Sends one request; `Ok` if accepted, `Err(hinted)` if refused for
+/// memory (with or without a retry hint). Anything else fails the test.
+fn send(addr: SocketAddr, grpc: Option<&mut Client>, body: &[u8]) -> Result<(), bool> {
+    match grpc {
+        None => {
+            let answer = post(addr, body);
+            match answer.status {
+                200 => Ok(()),
+                429 => Err(answer.retry_after.is_some()),
+                other => panic!("unexpected status {other}"),
+            }
+        }
+        Some(client) => match client.export(LOGS, body.to_vec(), &[]) {
+            Ok(()) => Ok(()),
+            Err(refused) if refused.code == tonic::Code::ResourceExhausted => {
+                Err(refused.retry_after.is_some())
+            }
+            Err(refused) => panic!("unexpected answer {refused:?}"),
+        },
+    }
+}
+
+fn offer(addr: SocketAddr, transport: Transport, threads: i64, stop: Arc<AtomicBool>) -> Load {
     let load = Arc::new(Mutex::new(Load {
         accepted: Vec::new(),
         ok: 0,
@@ -57,21 +87,21 @@ fn offer(addr: SocketAddr, threads: i64, stop: Arc<AtomicBool>) -> Load {
         .map(|t| {
             let (load, stop) = (load.clone(), stop.clone());
             std::thread::spawn(move || {
+                let mut grpc = (transport == Transport::Grpc).then(|| Client::connect(addr));
                 let mut block = t;
                 while !stop.load(Ordering::Relaxed) {
                     let first = block * PER_REQUEST;
-                    let answer = post(addr, &logs(first, PER_REQUEST, PAD));
+                    let answer = send(addr, grpc.as_mut(), &logs(first, PER_REQUEST, PAD));
                     let mut l = load.lock().unwrap();
-                    match answer.status {
-                        200 => {
+                    match answer {
+                        Ok(()) => {
                             l.ok += 1;
                             l.accepted.extend(first..first + PER_REQUEST);
                         }
-                        429 => {
+                        Err(hinted) => {
                             l.refused += 1;
-                            l.hinted += usize::from(answer.retry_after.is_some());
+                            l.hinted += usize::from(hinted);
                         }
-                        other => panic!("unexpected status {other}"),
                     }
                     block += threads;
                 }
@@ -84,7 +114,7 @@ fn offer(addr: SocketAddr, threads: i64, stop: Arc<AtomicBool>) -> Load {
     Arc::try_unwrap(load).ok().unwrap().into_inner().unwrap()
 }
 
-fn overload(secs: u64) {
+fn overload(secs: u64, transport: Transport) {
     let dir = tempfile::tempdir().unwrap();
     // The endpoint takes one request per 100 ms on each of its two threads.
     let sink = Sink::start(
@@ -100,6 +130,7 @@ receivers:
   otlp:
     protocols:
       http: {{endpoint: 127.0.0.1:0}}
+      grpc: {{endpoint: 127.0.0.1:0}}
 processors:
   memory_limiter: {{limit_mib: {LIMIT_MIB}, spike_limit_mib: {SPIKE_MIB}, check_interval: 1s}}
   batch: {{timeout: 100ms, send_batch_size: 200}}
@@ -120,8 +151,12 @@ service:
     let (idle_kib, _) = rss_kib(weir.pid());
     let stop = Arc::new(AtomicBool::new(false));
     let clients = {
-        let (addr, stop) = (weir.http.unwrap(), stop.clone());
-        std::thread::spawn(move || offer(addr, 8, stop))
+        let addr = match transport {
+            Transport::Http => weir.http.unwrap(),
+            Transport::Grpc => weir.grpc.unwrap(),
+        };
+        let stop = stop.clone();
+        std::thread::spawn(move || offer(addr, transport, 8, stop))
     };
     let started = Instant::now();
     let mut peak_in_use = 0.0f64;
@@ -141,8 +176,8 @@ service:
     let offered_items = (load.ok + load.refused) as f64 * PER_REQUEST as f64;
     let delivered_items = load.accepted.len() as f64;
     eprintln!(
-        "overload {secs}s: offered {:.0} records/s, the endpoint took {:.0} records/s ({:.1}x); \
-         {} requests accepted, {} refused with 429 ({} with Retry-After); \
+        "overload {secs}s over {transport:?}: offered {:.0} records/s, the endpoint took {:.0} records/s ({:.1}x); \
+         {} requests accepted, {} refused with 429/RESOURCE_EXHAUSTED ({} with a retry hint); \
          RSS idle {} MiB, peak {} MiB (limit {LIMIT_MIB} MiB, spike {SPIKE_MIB} MiB); \
          memory limiter peak {:.1} MiB; {} endpoint requests during load; drained in {drain_time:?}; \
          {} duplicates",
@@ -160,7 +195,7 @@ service:
         duplicates,
     );
     assert!(load.refused > 0, "the load never hit the limit");
-    assert_eq!(load.hinted, load.refused, "a 429 without Retry-After");
+    assert_eq!(load.hinted, load.refused, "a refusal without a retry hint");
     assert!(
         offered_items >= 5.0 * delivered_items,
         "the load was not an overload ({offered_items} offered, {delivered_items} accepted)"
@@ -183,19 +218,33 @@ service:
     assert_eq!(duplicates, 0);
 }
 
-#[test]
-fn overload_is_refused_and_memory_stays_bounded() {
-    let secs = std::env::var("WEIR_OVERLOAD_SECS")
+fn short_run_secs() -> u64 {
+    std::env::var("WEIR_OVERLOAD_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
-    overload(secs);
+        .unwrap_or(10)
+}
+
+#[test]
+fn overload_is_refused_and_memory_stays_bounded() {
+    overload(short_run_secs(), Transport::Http);
+}
+
+#[test]
+fn grpc_overload_is_refused_and_memory_stays_bounded() {
+    overload(short_run_secs(), Transport::Grpc);
 }
 
 #[test]
 #[ignore = "60 s of overload (the issue's acceptance run)"]
 fn overload_for_60s() {
-    overload(60);
+    overload(60, Transport::Http);
+}
+
+#[test]
+#[ignore = "60 s of overload over gRPC (the issue's acceptance run)"]
+fn grpc_overload_for_60s() {
+    overload(60, Transport::Grpc);
 }
 
 /// A full memory limiter refuses a request by its `Content-Length`, before

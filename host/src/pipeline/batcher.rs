@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::batch::Batch;
+use super::memory::stage_gauge;
 use super::tail::Tail;
 use crate::config::BatchConfig;
 use crate::telemetry::{ComponentLabels, metrics};
@@ -51,6 +52,7 @@ pub async fn run(
                         deadline: Instant::now() + config.timeout,
                     });
                     entry.items += batch.items;
+                    stage_gauge("batch").inc_by(batch.payload.len() as i64);
                     entry.batches.push(batch);
                     let full = config.send_batch_size > 0 && entry.items >= config.send_batch_size;
                     // A client waits until this data is stored by a persistent
@@ -98,6 +100,9 @@ fn send(
     labels: &ComponentLabels,
     tasks: &mut JoinSet<()>,
 ) {
+    let held: usize = pending.batches.iter().map(|b| b.payload.len()).sum();
+    stage_gauge("batch").dec_by(held as i64);
+    // The merged batch holds every part's permits: they move with the bytes.
     let Some(merged) = Batch::merge(pending.batches) else {
         return;
     };

@@ -84,7 +84,8 @@ impl Chain {
         };
         let failure = match result {
             Ok(outputs) => match self.check_outputs(&batch, outputs) {
-                Ok(out) => {
+                Ok(mut out) => {
+                    Batch::charge_growth(&batch, &mut out);
                     let kept: usize = out.iter().map(|b| b.items).sum();
                     // A stateful stage holds what it does not return yet: not a drop.
                     if kept < batch.items && stage.stateful.is_none() {

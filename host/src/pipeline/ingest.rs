@@ -53,6 +53,9 @@ pub enum Refusal {
     /// The data itself is unacceptable (a processor with `error_mode:
     /// propagate` refused it): retrying will not help.
     Invalid(String),
+    /// The request is larger than a memory budget could ever hold (413 /
+    /// `RESOURCE_EXHAUSTED` without a retry hint): retrying will not help.
+    TooLarge(String),
     /// No pipeline takes this signal from this receiver (the Go collector
     /// does not register such a service: 404 / `UNIMPLEMENTED`).
     NotConsumed(String),
@@ -91,11 +94,17 @@ pub trait Ingest: Send + Sync + 'static {
         Ok(Authenticated::default())
     }
 
-    /// Whether a request of `signal` declaring `bytes` (HTTP
-    /// `Content-Length`) could be admitted now, checked before its body is
-    /// read: a full memory limiter refuses it with a retry hint without
-    /// reading a byte. Admission itself still happens once it is read.
-    fn precheck(&self, _signal: Signal, _bytes: usize) -> Result<(), Refusal> {
+    /// Whether a request of `signal` from `principal` declaring `bytes`
+    /// (HTTP `Content-Length`, the gRPC message's length prefix) could be
+    /// admitted now, checked before its body is read: a full memory limiter
+    /// or tenant budget refuses it with a retry hint without reading a byte.
+    /// Admission itself still happens once it is read.
+    fn precheck(
+        &self,
+        _signal: Signal,
+        _principal: &Principal,
+        _bytes: usize,
+    ) -> Result<(), Refusal> {
         Ok(())
     }
 }

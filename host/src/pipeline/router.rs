@@ -117,9 +117,22 @@ impl Ingest for ReceiverIngest {
         })
     }
 
-    fn precheck(&self, signal: Signal, bytes: usize) -> Result<(), Refusal> {
+    fn precheck(&self, signal: Signal, principal: &Principal, bytes: usize) -> Result<(), Refusal> {
         let routes = self.routes.load();
-        let pipelines = routes.table.get(&(self.receiver.clone(), signal));
+        // The tenant, when the principal names it: its own budget first,
+        // then the gates of the pipelines it will go through.
+        let own = match routes.tenancy.resolve_early(principal) {
+            Some(Ok(tenant)) => routes.tenants.get(&tenant),
+            // Unknown (refused by `admit`) or named by the body: the shared pipelines.
+            _ => None,
+        };
+        if let Some(gate) = own.and_then(|t| t.gate.as_ref()) {
+            gate.precheck(bytes)?;
+        }
+        let table = own
+            .filter(|t| !t.table.is_empty())
+            .map_or(&routes.table, |t| &t.table);
+        let pipelines = table.get(&(self.receiver.clone(), signal));
         for gate in pipelines
             .into_iter()
             .flatten()

@@ -764,16 +764,9 @@ pub fn start(prepared: Prepared) -> Result<Topology, ConfigErrors> {
                 let own = TenantRoutes {
                     table,
                     limiter: tenant.rate_limit.as_ref().map(RateLimiter::new),
-                    gate: tenant.memory_limit_mib.map(|mib| {
-                        MemoryGate::new(
-                            &format!("tenant {name}"),
-                            &crate::config::MemoryLimiterConfig {
-                                limit_mib: Some(mib),
-                                spike_limit_mib: Some(0),
-                                ..Default::default()
-                            },
-                        )
-                    }),
+                    gate: tenant
+                        .memory_limit_mib
+                        .map(|mib| MemoryGate::for_tenant(&name, mib)),
                 };
                 routes.tenants.insert(Arc::from(name.as_str()), own);
             }

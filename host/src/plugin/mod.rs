@@ -31,6 +31,7 @@ pub use registry::{
     BUILTIN_CONNECTORS, BUILTIN_EXPORTERS, BUILTIN_PROCESSORS, PluginSource, builtin_bytes,
     builtin_limits,
 };
+pub use state::instance_memory_bytes;
 pub use stateful::{Outputs, StatefulInstance};
 pub use world::CallContext;
 

@@ -3,6 +3,7 @@
 //! who it is.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -10,6 +11,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::capabilities::Grants;
+use crate::telemetry::metrics;
 
 /// Store data of one plugin instance.
 pub struct PluginState {
@@ -36,6 +38,7 @@ impl PluginState {
                 cap: memory_cap_bytes,
                 hit: false,
                 current: 0,
+                accounted: 0,
             },
             wasi,
             table: ResourceTable::new(),
@@ -61,12 +64,39 @@ pub struct MemoryCap {
     pub hit: bool,
     /// The largest memory size granted so far.
     pub current: usize,
+    /// What this instance added to [`instance_memory_bytes`]: the sizes of
+    /// all its memories, given back when the instance is dropped.
+    accounted: usize,
+}
+
+/// Linear memory of every live plugin instance in the process, summed
+/// (`weir_plugin_memory_bytes`). The memory limiter takes it into account.
+static INSTANCE_MEMORY: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of linear memory the live plugin instances hold.
+pub fn instance_memory_bytes() -> usize {
+    INSTANCE_MEMORY.load(Ordering::Relaxed)
+}
+
+impl MemoryCap {
+    fn account(&mut self, grown: usize) {
+        self.accounted += grown;
+        INSTANCE_MEMORY.fetch_add(grown, Ordering::Relaxed);
+        metrics().plugin_memory_bytes.inc_by(grown as i64);
+    }
+}
+
+impl Drop for MemoryCap {
+    fn drop(&mut self) {
+        INSTANCE_MEMORY.fetch_sub(self.accounted, Ordering::Relaxed);
+        metrics().plugin_memory_bytes.dec_by(self.accounted as i64);
+    }
 }
 
 impl ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -78,6 +108,9 @@ impl ResourceLimiter for MemoryCap {
             )));
         }
         self.current = self.current.max(desired);
+        // Granted: wasmtime calls this for a memory's initial size too
+        // (from 0), so the sum is every byte the instance maps.
+        self.account(desired.saturating_sub(current));
         Ok(true)
     }
 

@@ -14,6 +14,7 @@ use tonic::{Code, Status};
 
 use super::Ingest;
 use super::export::Exporter;
+use super::prefix;
 use super::reply;
 use super::server::{ConnectionInfo, Handler};
 use super::status::{Outcome, Recorder, Rejection};
@@ -119,6 +120,35 @@ impl GrpcReceiver {
                 .record(Some(signal), rejection.outcome, 0, 0);
             return rejection.to_grpc().into_http();
         }
+        // The message's length prefix before tonic reads the message: a
+        // memory limiter or tenant budget with no room for it refuses it
+        // now (RESOURCE_EXHAUSTED with RetryInfo) without reading the rest.
+        let (parts, body) = request.into_parts();
+        let (declared, body) = match prefix::peek(body).await {
+            Ok(peeked) => peeked,
+            Err(e) => {
+                let rejection =
+                    Rejection::new(Outcome::Invalid, format!("reading the request: {e}"));
+                self.exporter
+                    .recorder
+                    .record(Some(signal), rejection.outcome, 0, 0);
+                return rejection.to_grpc().into_http();
+            }
+        };
+        // Past the receiver's own size limit, tonic says so (as grpc-go).
+        if let Some(declared) = declared.filter(|d| d.length <= self.limit)
+            && let Err(refusal) = self
+                .exporter
+                .ingest
+                .precheck(signal, &principal, declared.length)
+        {
+            let rejection = Rejection::from(refusal);
+            self.exporter
+                .recorder
+                .record(Some(signal), rejection.outcome, 0, 0);
+            return rejection.to_grpc().into_http();
+        }
+        let request = Request::from_parts(parts, body);
         let exported = Arc::new(AtomicBool::new(false));
         let method = Export {
             receiver: self.clone(),

@@ -107,12 +107,13 @@ impl HttpReceiver {
             body::discard(incoming, self.limit).await;
             return Err(Early(rejection));
         }
-        // A declared length the memory limiter has no room for: 429 before reading.
+        // A declared length the memory limiter or the tenant's budget has
+        // no room for: 429 (413 past the whole budget) before reading.
         if let Some(length) = body::content_length(&parts.headers) {
             let length = usize::try_from(length).unwrap_or(usize::MAX);
             self.exporter
                 .ingest
-                .precheck(signal, length)
+                .precheck(signal, &principal, length)
                 .map_err(|refusal| Early(refusal.into()))?;
         }
         // The body, decompressed, within max_request_body_size (413 past it).

@@ -18,6 +18,7 @@ mod grpc;
 pub mod hostmetrics;
 mod http;
 mod json;
+mod prefix;
 mod reply;
 mod server;
 mod status;

@@ -8,6 +8,7 @@
 //! | malformed / bad encoding | 400  | INVALID_ARGUMENT     | `invalid`                |
 //! | `Refusal::Invalid`       | 400  | INVALID_ARGUMENT     | `invalid`                |
 //! | over the size limit      | 413  | RESOURCE_EXHAUSTED   | `too_large`              |
+//! | `Refusal::TooLarge`      | 413  | RESOURCE_EXHAUSTED   | `too_large`              |
 //! | wrong content type       | 415  | —                    | `unsupported_media_type` |
 //! | `Refusal::Exhausted`     | 429 + Retry-After | RESOURCE_EXHAUSTED + RetryInfo | `exhausted` |
 //! | `Refusal::Unavailable`   | 503 + Retry-After | UNAVAILABLE | `unavailable`            |
@@ -149,6 +150,7 @@ impl From<Refusal> for Rejection {
                 retry_after: Some(retry_after),
             },
             Refusal::Invalid(reason) => Rejection::new(Outcome::Invalid, reason),
+            Refusal::TooLarge(reason) => Rejection::new(Outcome::TooLarge, reason),
             Refusal::NotConsumed(reason) => Rejection::new(Outcome::NotFound, reason),
             Refusal::Forbidden(reason) => Rejection::new(Outcome::Forbidden, reason),
             Refusal::Unavailable(reason) => Rejection {

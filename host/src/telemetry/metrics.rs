@@ -56,7 +56,9 @@ pub struct ExporterQueueLabels {
 /// Labels naming a stage that holds request bytes.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StageLabels {
-    /// `receive` (bodies read, until answered) or `sending_queue` (in-memory queues).
+    /// `receive` (bodies read, until answered), `batch` (held by the
+    /// batcher), `plugin_output` (processor output beyond its input) or
+    /// `sending_queue` (in-memory queues).
     pub stage: String,
 }
 
@@ -153,6 +155,8 @@ pub struct Metrics {
     pub memory_refused_requests: Counter,
     /// Request bytes held by each stage (`receive`, `sending_queue`).
     pub memory_stage_bytes: Family<StageLabels, Gauge>,
+    /// Linear memory of every live plugin instance, summed.
+    pub plugin_memory_bytes: Gauge,
     /// Batches the batcher sent on, and why (size or timeout) is in the log.
     pub batches_sent: Family<ComponentLabels, Counter>,
     /// Items a processor dropped on purpose (filters, samplers).
@@ -231,6 +235,7 @@ impl Metrics {
             memory_in_use_bytes: Gauge::default(),
             memory_refused_requests: Counter::default(),
             memory_stage_bytes: Family::default(),
+            plugin_memory_bytes: Gauge::default(),
             batches_sent: Family::default(),
             processor_dropped_items: Family::default(),
             processor_failed_batches: Family::default(),
@@ -412,8 +417,13 @@ impl Metrics {
         );
         registry.register(
             "weir_memory_stage_bytes",
-            "Request bytes held by a stage: receive (bodies read, until answered), sending_queue (in-memory queues)",
+            "Request bytes held by a stage: receive (bodies read, until answered), batch (in the batcher), plugin_output (processor output beyond its input), sending_queue (in-memory queues)",
             m.memory_stage_bytes.clone(),
+        );
+        registry.register(
+            "weir_plugin_memory_bytes",
+            "Linear memory of every live plugin instance, summed (guest memory never shrinks)",
+            m.plugin_memory_bytes.clone(),
         );
         registry.register(
             "weir_exporter_queue_replayed_items",

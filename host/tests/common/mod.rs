@@ -12,6 +12,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod grpc;
 pub mod https;
 pub mod otlp;
 pub mod plain;

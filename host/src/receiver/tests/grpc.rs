@@ -127,6 +127,54 @@ async fn over_the_limit_is_resource_exhausted_without_retry_info() {
 }
 
 #[tokio::test]
+async fn a_message_without_room_is_refused_by_its_length_prefix() {
+    let mut config = super::config(0, None);
+    config
+        .protocols
+        .grpc
+        .as_mut()
+        .unwrap()
+        .max_recv_msg_size_mib = Some(64);
+    let h = start_with(config).await;
+    let mut c = client(h.grpc()).await;
+    // Room: the declared length was asked about, then the message taken.
+    let body = traces_bytes(3);
+    export(&mut c, TRACES, body.clone())
+        .await
+        .expect("accepted");
+    assert_eq!(*h.ingest.prechecked.lock().unwrap(), vec![body.len()]);
+    assert_eq!(h.ingest.taken().len(), 1);
+    // No room: RESOURCE_EXHAUSTED with RetryInfo, the message never read.
+    *h.ingest.precheck.lock().unwrap() = Some(Refusal::Exhausted {
+        retry_after: Duration::from_secs(3),
+        reason: "no room for it".into(),
+    });
+    let status = export(&mut c, TRACES, vec![0x0a; 32 * 1024 * 1024])
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("no room for it"), "{status:?}");
+    let retry = status.get_details_retry_info().expect("RetryInfo detail");
+    assert_eq!(retry.retry_delay, Some(Duration::from_secs(3)));
+    assert_eq!(
+        h.ingest.prechecked.lock().unwrap().last(),
+        Some(&(32 * 1024 * 1024))
+    );
+    assert!(h.ingest.taken().is_empty());
+    // Larger than the budget could ever hold: no retry hint.
+    *h.ingest.precheck.lock().unwrap() = Some(Refusal::TooLarge("never fits".into()));
+    let status = export(&mut c, TRACES, traces_bytes(1)).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.get_details_retry_info().is_none());
+    // The connection is still good once there is room again.
+    *h.ingest.precheck.lock().unwrap() = None;
+    export(&mut c, TRACES, traces_bytes(2))
+        .await
+        .expect("accepted");
+    assert_eq!(h.ingest.taken().len(), 1);
+}
+
+#[tokio::test]
 async fn unknown_method_is_unimplemented() {
     let h = start_plain(1024 * 1024).await;
     let mut c = client(h.grpc()).await;

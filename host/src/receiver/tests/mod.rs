@@ -34,6 +34,9 @@ pub struct Recording {
     pub requests: Mutex<Vec<IngestRequest>>,
     pub refuse: Mutex<Option<Refusal>>,
     pub accept: Mutex<Accepted>,
+    /// What `precheck` answers, and the lengths it was asked about.
+    pub precheck: Mutex<Option<Refusal>>,
+    pub prechecked: Mutex<Vec<usize>>,
 }
 
 impl Ingest for Recording {
@@ -44,6 +47,16 @@ impl Ingest for Recording {
             self.requests.lock().unwrap().push(request);
         }
         Box::pin(async move { refusal.map_or(Ok(accepted), Err) })
+    }
+
+    fn precheck(
+        &self,
+        _signal: crate::Signal,
+        _principal: &crate::tenant::Principal,
+        bytes: usize,
+    ) -> Result<(), Refusal> {
+        self.prechecked.lock().unwrap().push(bytes);
+        self.precheck.lock().unwrap().clone().map_or(Ok(()), Err)
     }
 }
 

@@ -1,0 +1,164 @@
+//! The memory account end to end, over gRPC: a message is refused by the
+//! length its 5-byte prefix declares, before the message is read (the
+//! pipeline's `memory_limiter` and the tenant's `memory_limit_mib`), and
+//! the client hears RESOURCE_EXHAUSTED (with `RetryInfo` when waiting can
+//! help) while the rest of its message is still unsent.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Weir;
+use common::grpc::{Client, LOGS, declare};
+use common::seqlogs::logs;
+use common::sink::Sink;
+use tonic::Code;
+
+const MIB: u32 = 1024 * 1024;
+
+/// `VmRSS` and `VmHWM` (peak) of a process, in KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn start(dir: &std::path::Path, sink: &Sink) -> Weir {
+    // 10 MiB limit, 2 MiB spike: 8 MiB of requests. Tenant `small`: 1 MiB.
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: 127.0.0.1:0, max_recv_msg_size_mib: 256}}
+      http: {{endpoint: 127.0.0.1:0, max_request_body_size: 268435456}}
+processors:
+  memory_limiter: {{limit_mib: 10, spike_limit_mib: 2, check_interval: 2s}}
+exporters:
+  otlphttp:
+    endpoint: http://{addr}
+    retry_on_failure: {{initial_interval: 1s, max_elapsed_time: 0s}}
+tenancy: {{sources: [{{from: header}}]}}
+tenants:
+  small: {{memory_limit_mib: 1}}
+service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  pipelines:
+    logs: {{receivers: [otlp], processors: [memory_limiter], exporters: [otlphttp]}}
+"#,
+        addr = sink.addr
+    );
+    Weir::start(dir, &config)
+}
+
+/// Sends 100 KB requests (as `tenant`) until one is refused; returns it.
+fn fill(client: &mut Client, tenant: &str) -> common::grpc::Refused {
+    for block in 0..200 {
+        match client.export(
+            LOGS,
+            logs(block * 100, 100, 1000),
+            &[("x-scope-orgid", tenant)],
+        ) {
+            Ok(()) => {}
+            Err(refused) => return refused,
+        }
+    }
+    panic!("the budget of {tenant} never filled");
+}
+
+/// An OTLP/HTTP request's head declaring `length` bytes, without its body:
+/// the answer, lower-cased.
+fn head_only(addr: std::net::SocketAddr, tenant: &str, length: usize) -> String {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        tcp,
+        "POST /v1/logs HTTP/1.1\r\nHost: weir\r\nX-Scope-OrgID: {tenant}\r\nContent-Type: application/x-protobuf\r\nContent-Length: {length}\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = [0u8; 2048];
+    let n = tcp.read(&mut response).expect("an answer before the body");
+    String::from_utf8_lossy(&response[..n]).to_ascii_lowercase()
+}
+
+#[test]
+fn a_grpc_message_is_refused_by_its_declared_length_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = Sink::start(None, common::sink::always_ok());
+    // The endpoint is down: nothing admitted is given back.
+    sink.pause();
+    let weir = start(dir.path(), &sink);
+    let addr = weir.grpc.unwrap();
+    let (idle_kib, _) = rss_kib(weir.pid());
+
+    // 64 MiB declared, 16 KiB sent: it could never fit the 8 MiB budget.
+    let answer = declare(addr, LOGS, 64 * MIB, 16 * 1024, &[]).expect("an answer");
+    assert_eq!(answer.refused.code, Code::ResourceExhausted, "{answer:?}");
+    assert!(answer.refused.message.contains("larger than"), "{answer:?}");
+    assert_eq!(answer.refused.retry_after, None, "retrying cannot help");
+
+    // A real client sending all 64 MiB: refused, and weir never held it.
+    let mut client = Client::connect(addr);
+    let started = Instant::now();
+    let refused = client
+        .export(LOGS, vec![0x0a; 64 * MIB as usize], &[])
+        .unwrap_err();
+    let latency = started.elapsed();
+    assert_eq!(refused.code, Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message.contains("larger than"), "{refused:?}");
+    let (_, peak_kib) = rss_kib(weir.pid());
+    eprintln!(
+        "64 MiB message refused in {latency:?} (declared only: {:?}); RSS idle {idle_kib} KiB, peak {peak_kib} KiB",
+        answer.latency
+    );
+    assert!(
+        peak_kib < idle_kib + 24 * 1024,
+        "weir's peak RSS grew by {} KiB: the message was read",
+        peak_kib - idle_kib
+    );
+
+    // The tenant's own budget (1 MiB) before the pipeline's (8 MiB).
+    let tenant = [("x-scope-orgid", "small")];
+    let answer = declare(addr, LOGS, 2 * MIB, 1024, &tenant).expect("an answer");
+    assert_eq!(answer.refused.code, Code::ResourceExhausted, "{answer:?}");
+    assert!(
+        answer.refused.message.contains("tenant small"),
+        "{answer:?}"
+    );
+    let refused = fill(&mut client, "small");
+    assert_eq!(refused.code, Code::ResourceExhausted, "{refused:?}");
+    let answer = declare(addr, LOGS, 600 * 1024, 1024, &tenant).expect("an answer");
+    assert_eq!(answer.refused.code, Code::ResourceExhausted, "{answer:?}");
+    assert!(
+        answer.refused.message.contains("tenant small"),
+        "{answer:?}"
+    );
+    // A tenant budget's hint is 1 s (it has no check_interval of its own).
+    assert_eq!(answer.refused.retry_after, Some(Duration::from_secs(1)));
+    // Over HTTP, the tenant's budget refuses a Content-Length the same way.
+    let reply = head_only(weir.http.unwrap(), "small", 600 * 1024);
+    assert!(reply.starts_with("http/1.1 429"), "{reply}");
+    assert!(reply.contains("tenant small"), "{reply}");
+
+    // Fill the pipeline's budget (the default tenant): a 4 MiB message that
+    // would fit an empty budget is refused with a retry hint, unread.
+    let refused = fill(&mut client, "default");
+    assert_eq!(refused.code, Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(refused.retry_after, Some(Duration::from_secs(2)));
+    let answer = declare(addr, LOGS, 4 * MIB, 16 * 1024, &[]).expect("an answer");
+    assert_eq!(answer.refused.code, Code::ResourceExhausted, "{answer:?}");
+    assert!(answer.refused.message.contains("no room"), "{answer:?}");
+    assert_eq!(answer.refused.retry_after, Some(Duration::from_secs(2)));
+    let exhausted = weir.metric(
+        "weir_receiver_requests_total",
+        &[("transport", "grpc"), ("outcome", "exhausted")],
+    );
+    assert!(exhausted >= 4.0, "{}", weir.metrics());
+}
