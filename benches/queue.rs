@@ -52,7 +52,7 @@ fn writes(c: &mut Criterion) {
                     for p in puts {
                         let stored = p.await.unwrap();
                         // Queued now, committed with the next puts.
-                        let _ = store.delete(stored.key);
+                        drop(store.delete(stored.key));
                     }
                 })
             })
