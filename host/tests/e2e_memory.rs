@@ -162,3 +162,98 @@ fn a_grpc_message_is_refused_by_its_declared_length_before_it_is_read() {
     );
     assert!(exhausted >= 4.0, "{}", weir.metrics());
 }
+
+/// A processor that returns more than it is given (here `attributes`
+/// adding a 150-byte attribute to every record, 4-5 times the request) is charged for the difference:
+/// the limiter refuses new requests once their bytes *plus* what the
+/// processor added fill it, `plugin_output` shows the growth, plugin
+/// instance memory is reported, and once the endpoint is back every
+/// acknowledged record arrives and the account returns to zero.
+#[test]
+fn what_a_processor_adds_is_charged_to_the_request_s_budget() {
+    use common::seqlogs::await_all;
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = Sink::start(None, common::sink::always_ok());
+    sink.pause();
+    let big = "y".repeat(150);
+    // 40 MiB limit, 36 MiB spike: 4 MiB for requests, and the spike takes
+    // the plugin instances' memory.
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: 127.0.0.1:0}}
+processors:
+  memory_limiter: {{limit_mib: 40, spike_limit_mib: 36}}
+  attributes: {{actions: [{{key: big, value: {big}, action: insert}}]}}
+exporters:
+  otlphttp:
+    endpoint: http://{addr}
+    compression: none
+    retry_on_failure: {{initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 0s}}
+service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  pipelines:
+    logs: {{receivers: [otlp], processors: [memory_limiter, attributes], exporters: [otlphttp]}}
+"#,
+        addr = sink.addr
+    );
+    let weir = Weir::start(dir.path(), &config);
+    let mut client = Client::connect(weir.grpc.unwrap());
+    let (mut accepted, mut request_bytes) = (Vec::new(), 0usize);
+    let mut refused = None;
+    for block in 0..2000i64 {
+        // 50 records of ~20 bytes of body each: ~2.2 KB in, ~10 KB out.
+        let body = logs(block * 50, 50, 10);
+        let len = body.len();
+        match client.export(LOGS, body, &[]) {
+            Ok(()) => {
+                accepted.extend(block * 50..block * 50 + 50);
+                request_bytes += len;
+            }
+            Err(r) => {
+                refused = Some(r);
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("the budget never filled");
+    assert_eq!(refused.code, Code::ResourceExhausted, "{refused:?}");
+    let budget = 4.0 * 1024.0 * 1024.0;
+    let in_use = weir.metric("weir_memory_in_use_bytes", &[]);
+    let grown = weir.metric("weir_memory_stage_bytes", &[("stage", "plugin_output")]);
+    let plugins = weir.metric("weir_plugin_memory_bytes", &[]);
+    eprintln!(
+        "{} requests ({request_bytes} bytes) admitted; held {in_use} bytes, {grown} of them processor output beyond its input; plugin instances {plugins} bytes",
+        accepted.len() / 50
+    );
+    // The requests alone are a small part of the budget: the growth filled it.
+    assert!(
+        (request_bytes as f64) < budget / 3.0,
+        "{request_bytes} request bytes"
+    );
+    assert!(
+        grown > 2.5 * request_bytes as f64,
+        "{grown} bytes of growth"
+    );
+    assert_eq!(in_use, request_bytes as f64 + grown, "one account");
+    assert!(in_use >= budget * 0.9, "{in_use} held");
+    assert!(plugins > 0.0, "plugin instance memory not reported");
+
+    sink.resume();
+    let (_, missing, _) = await_all(&sink, &accepted, Duration::from_secs(120));
+    assert!(
+        missing.is_empty(),
+        "{} records never arrived",
+        missing.len()
+    );
+    weir.wait_for("the account back to zero", Duration::from_secs(30), |w| {
+        w.metric("weir_memory_in_use_bytes", &[]) == 0.0
+            && w.metric("weir_memory_stage_bytes", &[("stage", "plugin_output")]) == 0.0
+    });
+    // Room again for a request.
+    client
+        .export(LOGS, logs(1_000_000, 50, 10), &[])
+        .expect("admitted once the account is back");
+}
