@@ -124,6 +124,22 @@ fn a_grpc_message_is_refused_by_its_declared_length_before_it_is_read() {
         peak_kib - idle_kib
     );
 
+    // The Python gRPC client (C core) sees the same when cut short.
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/grpc_raw.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(addr.to_string())
+        .arg(LOGS)
+        .args(["--repeat", &format!("0a:{}", 64 * MIB)])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.starts_with("RESOURCE_EXHAUSTED") && text.contains("larger than"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // The tenant's own budget (1 MiB) before the pipeline's (8 MiB).
     let tenant = [("x-scope-orgid", "small")];
     let answer = declare(addr, LOGS, 2 * MIB, 1024, &tenant).expect("an answer");
@@ -156,6 +172,27 @@ fn a_grpc_message_is_refused_by_its_declared_length_before_it_is_read() {
     assert_eq!(answer.refused.code, Code::ResourceExhausted, "{answer:?}");
     assert!(answer.refused.message.contains("no room"), "{answer:?}");
     assert_eq!(answer.refused.retry_after, Some(Duration::from_secs(2)));
+    // How long a refusal takes by message size, from a client sending it all.
+    for mib in [1, 4, 16, 64] {
+        let started = Instant::now();
+        let refused = client
+            .export(LOGS, vec![0x0a; (mib * MIB) as usize], &[])
+            .unwrap_err();
+        assert_eq!(refused.code, Code::ResourceExhausted, "{refused:?}");
+        let sent_all = started.elapsed();
+        let declared = declare(addr, LOGS, mib * MIB, 0, &[]).expect("an answer");
+        assert_eq!(declared.refused.code, Code::ResourceExhausted);
+        eprintln!(
+            "{mib} MiB message refused in {sent_all:?} (client sending it all), {:?} (prefix only)",
+            declared.latency
+        );
+    }
+    let (_, peak_kib) = rss_kib(weir.pid());
+    assert!(
+        peak_kib < idle_kib + 24 * 1024,
+        "weir's peak RSS grew by {} KiB",
+        peak_kib - idle_kib
+    );
     let exhausted = weir.metric(
         "weir_receiver_requests_total",
         &[("transport", "grpc"), ("outcome", "exhausted")],
