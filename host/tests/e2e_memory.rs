@@ -294,3 +294,100 @@ service:
         .export(LOGS, logs(1_000_000, 50, 10), &[])
         .expect("admitted once the account is back");
 }
+
+/// Bytes waiting in the batcher are shown as the `batch` stage and held in
+/// the limiter's account until the batch is exported.
+#[test]
+fn bytes_in_the_batcher_are_in_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(None, common::sink::always_ok());
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: 127.0.0.1:0}}
+processors:
+  memory_limiter: {{limit_mib: 64, spike_limit_mib: 16}}
+  batch: {{timeout: 4s, send_batch_size: 100000}}
+exporters:
+  otlphttp: {{endpoint: http://{addr}, compression: none}}
+service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  pipelines:
+    logs: {{receivers: [otlp], processors: [memory_limiter, batch], exporters: [otlphttp]}}
+"#,
+        addr = sink.addr
+    );
+    let weir = Weir::start(dir.path(), &config);
+    let mut client = Client::connect(weir.grpc.unwrap());
+    let mut sent = 0;
+    for block in 0..3 {
+        let body = logs(block * 10, 10, 100);
+        sent += body.len();
+        client.export(LOGS, body, &[]).expect("accepted");
+    }
+    let batch = weir.metric("weir_memory_stage_bytes", &[("stage", "batch")]);
+    let in_use = weir.metric("weir_memory_in_use_bytes", &[]);
+    assert_eq!(batch, sent as f64, "{}", weir.metrics());
+    assert_eq!(in_use, sent as f64);
+    // After the timeout the merged batch goes out, and the bytes with it.
+    let got = sink.wait_for(1, Duration::from_secs(30));
+    assert_eq!(common::seqlogs::seqs(&got[0]).len(), 30);
+    weir.wait_for("the account back to zero", Duration::from_secs(30), |w| {
+        w.metric("weir_memory_in_use_bytes", &[]) == 0.0
+            && w.metric("weir_memory_stage_bytes", &[("stage", "batch")]) == 0.0
+    });
+}
+
+/// Plugin instance memory beyond the spike headroom is taken from what
+/// requests may hold: with a 1 MiB spike and a few MiB of plugin
+/// instances, the limiter refuses well before the requests fill
+/// `limit - spike`.
+#[test]
+fn plugin_memory_beyond_the_spike_is_taken_from_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = Sink::start(None, common::sink::always_ok());
+    sink.pause();
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: 127.0.0.1:0}}
+processors:
+  memory_limiter: {{limit_mib: 6, spike_limit_mib: 1}}
+  attributes: {{actions: [{{key: team, value: acme, action: insert}}]}}
+exporters:
+  otlphttp:
+    endpoint: http://{addr}
+    retry_on_failure: {{initial_interval: 1s, max_elapsed_time: 0s}}
+service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  pipelines:
+    logs: {{receivers: [otlp], processors: [memory_limiter, attributes], exporters: [otlphttp]}}
+"#,
+        addr = sink.addr
+    );
+    let weir = Weir::start(dir.path(), &config);
+    let mut client = Client::connect(weir.grpc.unwrap());
+    let refused = fill(&mut client, "default");
+    assert_eq!(refused.code, Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message.contains("plugin memory"), "{refused:?}");
+    let budget = 5.0 * 1024.0 * 1024.0;
+    let spike = 1024.0 * 1024.0;
+    let in_use = weir.metric("weir_memory_in_use_bytes", &[]);
+    let plugins = weir.metric("weir_plugin_memory_bytes", &[]);
+    eprintln!("refused at {in_use} bytes held, plugin instances {plugins} bytes");
+    assert!(
+        plugins > spike,
+        "plugin instances hold only {plugins} bytes"
+    );
+    // held + max(plugins, spike) stays within the limit, give or take a request.
+    let request = logs(0, 100, 1000).len() as f64;
+    assert!(in_use + (plugins - spike) <= budget, "{in_use} + {plugins}");
+    assert!(
+        in_use + (plugins - spike) + 2.0 * request > budget,
+        "refused with room left: {in_use} + {plugins}"
+    );
+}
