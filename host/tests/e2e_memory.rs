@@ -391,3 +391,62 @@ service:
         "refused with room left: {in_use} + {plugins}"
     );
 }
+
+/// What a stateful processor releases on `tick` is in host memory until it
+/// is exported: charged to the pipeline's limiter (`plugin_output`), and
+/// given back once the endpoint takes it.
+#[test]
+fn what_a_stateful_processor_releases_is_in_the_account() {
+    use common::seqlogs::await_all;
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = Sink::start(None, common::sink::always_ok());
+    sink.pause();
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: 127.0.0.1:0}}
+processors:
+  memory_limiter: {{limit_mib: 64, spike_limit_mib: 16}}
+  chaos: {{stateful: true}}
+plugins:
+  chaos:
+    path: {plugins}/chaos.wasm
+    limits: {{tick_interval: 200ms}}
+exporters:
+  otlphttp:
+    endpoint: http://{addr}
+    compression: none
+    retry_on_failure: {{initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 0s}}
+service:
+  telemetry: {{metrics: {{address: 127.0.0.1:0}}}}
+  pipelines:
+    logs: {{receivers: [otlp], processors: [memory_limiter, chaos], exporters: [otlphttp]}}
+"#,
+        addr = sink.addr,
+        plugins = common::PLUGIN_DIR
+    );
+    let weir = Weir::start(dir.path(), &config);
+    let mut client = Client::connect(weir.grpc.unwrap());
+    let mut accepted = Vec::new();
+    for block in 0..5 {
+        client
+            .export(LOGS, logs(block * 10, 10, 100), &[])
+            .expect("accepted");
+        accepted.extend(block * 10..block * 10 + 10);
+    }
+    // Released on a tick into a queue whose endpoint is down: held, and charged.
+    weir.wait_for("the release charged", Duration::from_secs(30), |w| {
+        w.metric("weir_memory_stage_bytes", &[("stage", "plugin_output")]) > 0.0
+    });
+    let charged = weir.metric("weir_memory_stage_bytes", &[("stage", "plugin_output")]);
+    assert!(weir.metric("weir_memory_in_use_bytes", &[]) >= charged);
+    sink.resume();
+    let (_, missing, _) = await_all(&sink, &accepted, Duration::from_secs(60));
+    assert!(missing.is_empty(), "{missing:?}");
+    weir.wait_for("the account back to zero", Duration::from_secs(30), |w| {
+        w.metric("weir_memory_in_use_bytes", &[]) == 0.0
+            && w.metric("weir_memory_stage_bytes", &[("stage", "plugin_output")]) == 0.0
+    });
+}
