@@ -94,15 +94,34 @@ impl Pipeline {
     pub async fn tick_stateful(&self, now_unix_nanos: u64) {
         for (index, stage) in self.head.stateful_stages() {
             for (tenant, outputs) in stage.tick(now_unix_nanos).await {
-                for batch in self.head.release(index, &tenant, outputs).await {
+                let mut batches = self.head.release(index, &tenant, outputs).await;
+                self.charge_released(&mut batches);
+                for batch in batches {
                     self.forward(batch).await;
                 }
             }
         }
         for (index, stage) in self.tail.chain.stateful_stages() {
             for (tenant, outputs) in stage.tick(now_unix_nanos).await {
-                self.tail.release(index, &tenant, outputs).await;
+                let mut batches = self.tail.chain.release(index, &tenant, outputs).await;
+                self.charge_released(&mut batches);
+                self.tail.export(batches).await;
             }
+        }
+    }
+
+    /// What a stateful stage released is in host memory until exported:
+    /// charged to the pipeline's gate (never refused, like a processor's
+    /// growth), so admission sees it. Shown as `plugin_output`.
+    fn charge_released(&self, batches: &mut [Batch]) {
+        let Some(gate) = &self.gate else { return };
+        let bytes: usize = batches.iter().map(|b| b.payload.len()).sum();
+        if bytes == 0 {
+            return;
+        }
+        let permit = Arc::new(gate.charge(bytes, Some("plugin_output")));
+        for batch in batches {
+            batch.permits.push(permit.clone());
         }
     }
 

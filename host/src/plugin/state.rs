@@ -123,3 +123,33 @@ impl ResourceLimiter for MemoryCap {
         Ok(desired <= 100_000)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: usize = 64 * 1024;
+
+    #[test]
+    fn every_granted_byte_is_accounted_until_the_instance_is_dropped() {
+        let mut cap = MemoryCap {
+            cap: 4 * PAGE,
+            hit: false,
+            current: 0,
+            accounted: 0,
+        };
+        // The initial size (from 0), then a grow; a second memory adds its own.
+        assert!(cap.memory_growing(0, PAGE, None).unwrap());
+        assert!(cap.memory_growing(PAGE, 3 * PAGE, None).unwrap());
+        assert!(cap.memory_growing(0, PAGE, None).unwrap());
+        assert_eq!(cap.accounted, 4 * PAGE);
+        assert_eq!(cap.current, 3 * PAGE);
+        // Past the cap: refused, flagged, and nothing accounted.
+        assert!(cap.memory_growing(3 * PAGE, 5 * PAGE, None).is_err());
+        assert!(cap.hit);
+        assert_eq!(cap.accounted, 4 * PAGE);
+        // The process-wide sum holds at least this instance's bytes while it
+        // lives (other tests' instances come and go beside it).
+        assert!(instance_memory_bytes() >= 4 * PAGE);
+    }
+}
