@@ -48,7 +48,9 @@ pub fn edit_items<'a>(
     payload: &'a [u8],
     mut edit: impl FnMut(ItemKind, &'a [u8], &mut Vec<u8>) -> ItemEdit,
 ) -> Result<Option<Vec<u8>>, WireError> {
-    let mut out = Vec::with_capacity(payload.len() + payload.len() / 8);
+    // Room for edits that add to most items (a new attribute on every span
+    // adds ~10%): growing the buffer half-way would copy all of it.
+    let mut out = Vec::with_capacity(payload.len() + payload.len() / 4);
     let changed = walk(Level::Request(signal), payload, 0, &mut out, &mut edit)?;
     Ok(changed.then_some(out))
 }
@@ -127,21 +129,36 @@ fn walk<'a>(
         let len = out.len() - content;
         let prefix_start = start + tag_len(tag, field.value.len());
         let old_prefix = content - prefix_start;
-        let new_prefix = varint_len(len as u64);
+        let (prefix, new_prefix) = varint_bytes(len as u64);
         if new_prefix != old_prefix {
-            // Rare: the length crossed a 128^n boundary; move the content.
-            let mut moved = Vec::with_capacity(len);
-            moved.extend_from_slice(&out[content..]);
-            out.truncate(prefix_start);
-            put_varint(out, len as u64);
-            out.extend_from_slice(&moved);
-        } else {
-            let mut prefix = Vec::with_capacity(new_prefix);
-            put_varint(&mut prefix, len as u64);
-            out[prefix_start..content].copy_from_slice(&prefix);
+            // Rare: the length crossed a 128^n boundary; move the content
+            // (in place: no allocation on this path either).
+            let end = out.len();
+            if new_prefix > old_prefix {
+                out.resize(end + new_prefix - old_prefix, 0);
+                out.copy_within(content..end, content + new_prefix - old_prefix);
+            } else {
+                out.copy_within(content..end, content - (old_prefix - new_prefix));
+                out.truncate(end - (old_prefix - new_prefix));
+            }
         }
+        out[prefix_start..prefix_start + new_prefix].copy_from_slice(&prefix[..new_prefix]);
     }
     Ok(changed)
+}
+
+/// `value` as a varint in a buffer, and how many of its bytes it takes.
+#[inline]
+fn varint_bytes(mut value: u64) -> ([u8; 10], usize) {
+    let mut bytes = [0u8; 10];
+    let mut n = 0;
+    while value >= 0x80 {
+        bytes[n] = (value as u8) | 0x80;
+        value >>= 7;
+        n += 1;
+    }
+    bytes[n] = value as u8;
+    (bytes, n + 1)
 }
 
 /// `tag` holds tag + length prefix; the tag's own length is what precedes
@@ -151,6 +168,7 @@ fn tag_len(tag_and_prefix: &[u8], value_len: usize) -> usize {
 }
 
 /// Appends a length-delimited field: tag, length, bytes.
+#[inline]
 pub fn put_bytes_field(out: &mut Vec<u8>, number: u32, bytes: &[u8]) {
     put_varint(out, (u64::from(number) << 3) | 2);
     put_varint(out, bytes.len() as u64);
@@ -159,6 +177,7 @@ pub fn put_bytes_field(out: &mut Vec<u8>, number: u32, bytes: &[u8]) {
 
 /// Appends a `KeyValue` (key = 1, value = 2) as field `number`, the value
 /// given as the bytes of an encoded `AnyValue`.
+#[inline]
 pub fn put_key_value(out: &mut Vec<u8>, number: u32, key: &[u8], any_value: &[u8]) {
     let len = 1
         + varint_len(key.len() as u64)
@@ -173,7 +192,31 @@ pub fn put_key_value(out: &mut Vec<u8>, number: u32, key: &[u8], any_value: &[u8
 }
 
 /// The key and the encoded `AnyValue` of a `KeyValue` message.
+#[inline]
 pub fn key_value(message: &[u8]) -> Result<(&[u8], &[u8]), WireError> {
+    // How every encoder writes one: the key, then the value, each with a
+    // one-byte length, and nothing else. Read that directly (this runs on
+    // every attribute of every item); anything else takes the general way.
+    if let [0x0a, key_len, rest @ ..] = message
+        && *key_len < 0x80
+        && rest.len() >= *key_len as usize
+    {
+        let (key, rest) = rest.split_at(*key_len as usize);
+        match rest {
+            [] => return Ok((key, &[])),
+            [0x12, value_len, value @ ..]
+                if *value_len < 0x80 && *value_len as usize == value.len() =>
+            {
+                return Ok((key, value));
+            }
+            _ => {}
+        }
+    }
+    key_value_fields(message)
+}
+
+/// [`key_value`] for any encoding: field by field, the last of each wins.
+fn key_value_fields(message: &[u8]) -> Result<(&[u8], &[u8]), WireError> {
     let (mut key, mut value): (&[u8], &[u8]) = (&[], &[]);
     for field in FieldReader::new(message, 0) {
         let field = field?;
@@ -252,6 +295,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn shrinking_items_shortens_the_length_prefixes() {
+        // resource_spans { scope_spans { spans × 3 of 100 bytes } }: the
+        // scope's and resource's lengths need two bytes before, one after.
+        let mut span = Vec::new();
+        put_bytes_field(&mut span, 5, &[b'n'; 97]);
+        let mut scope = Vec::new();
+        for _ in 0..3 {
+            put_bytes_field(&mut scope, 2, &span);
+        }
+        let mut resource = Vec::new();
+        put_bytes_field(&mut resource, 2, &scope);
+        let mut request = Vec::new();
+        put_bytes_field(&mut request, 1, &resource);
+        let edited = edit_items(Signal::Traces, &request, |_, _, _| ItemEdit::Replaced)
+            .unwrap()
+            .unwrap();
+        // Three empty spans in one scope in one resource.
+        assert_eq!(
+            edited,
+            [0x0a, 0x08, 0x12, 0x06, 0x12, 0x00, 0x12, 0x00, 0x12, 0x00]
+        );
+        assert_eq!(count_items(Signal::Traces, &edited).unwrap(), 3);
+    }
+
     fn raw_items(signal: Signal, payload: &[u8]) -> Vec<Vec<u8>> {
         let mut items = Vec::new();
         edit_items(signal, payload, |_, item, _| {
@@ -284,6 +352,44 @@ mod tests {
                     .unwrap_or(items);
                 assert_eq!(left, items.div_ceil(2));
             }
+        }
+    }
+
+    #[test]
+    fn key_value_reads_every_encoding_as_the_field_by_field_way() {
+        let long = vec![b'v'; 300];
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for (key, value) in [
+            (&b"org"[..], &b"\x0a\x03abc"[..]),
+            (b"", b""),
+            (b"k", &long),
+        ] {
+            let mut plain = Vec::new();
+            put_bytes_field(&mut plain, 1, key);
+            put_bytes_field(&mut plain, 2, value);
+            cases.push(plain.clone());
+            // Value first; key only; an unknown field after; key repeated.
+            let mut reversed = Vec::new();
+            put_bytes_field(&mut reversed, 2, value);
+            put_bytes_field(&mut reversed, 1, key);
+            cases.push(reversed);
+            let mut key_only = Vec::new();
+            put_bytes_field(&mut key_only, 1, key);
+            cases.push(key_only);
+            let mut extra = plain.clone();
+            put_bytes_field(&mut extra, 7, b"x");
+            cases.push(extra);
+            let mut twice = plain.clone();
+            put_bytes_field(&mut twice, 1, b"later");
+            cases.push(twice);
+        }
+        // A key length written in two bytes (non-minimal), and broken ones.
+        cases.push(vec![0x0a, 0x83, 0x00, b'a', b'b', b'c']);
+        cases.push(vec![0x0a, 0x05, b'a']);
+        cases.push(vec![0x0a, 0x01, b'a', 0x12, 0x05, 1]);
+        cases.push(vec![0x0a, 0x01, b'a', 0x12]);
+        for case in &cases {
+            assert_eq!(key_value(case), key_value_fields(case), "{case:?}");
         }
     }
 
