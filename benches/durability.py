@@ -31,6 +31,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Everything after this line in the results file is kept when it is rewritten.
+NOTES_MARKER = "<!-- notes: kept by benches/durability.py -->"
 
 
 def log(*args):
@@ -220,6 +222,10 @@ def main():
     out.append("```")
     out.extend(replay_lines)
     out.append("```")
+    previous = Path(args.out).read_text() if Path(args.out).exists() else ""
+    notes = previous.split(NOTES_MARKER, 1)[1] if NOTES_MARKER in previous else "\n"
+    out.append("")
+    out.append(NOTES_MARKER + notes.rstrip("\n"))
     Path(args.out).write_text("\n".join(out) + "\n")
     log(f"wrote {args.out}")
     print("\n".join(out))

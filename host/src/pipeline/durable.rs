@@ -326,17 +326,18 @@ impl DurableQueue {
         }))
     }
 
-    /// The batch was delivered (or refused for good): forget it. Returns
-    /// once that is on disk, so a sender has at most one delivered batch
-    /// not yet forgotten there: all that a crash can send again.
-    pub async fn done(&self, stored: Stored) {
+    /// The batch was delivered (or refused for good): forget it. The
+    /// returned future resolves once that is on disk; a sender awaits it
+    /// before it takes another batch after the next, so what a crash can
+    /// send again is bounded by the senders (see `consume_durable`).
+    pub fn done(&self, stored: Stored) -> impl Future<Output = ()> + use<> {
         let deleted = self.store.delete(stored.key);
         self.requests.fetch_sub(1, Ordering::AcqRel);
         self.items.fetch_sub(stored.items, Ordering::AcqRel);
         self.bytes.fetch_sub(stored.bytes, Ordering::AcqRel);
         self.publish();
         self.space.notify_waiters();
-        deleted.await;
+        deleted
     }
 
     /// The batch goes back in line (its sender stopped or gave up for now).

@@ -185,12 +185,18 @@ impl Worker {
     /// or refused for good; one whose retries ran out goes back in line.
     /// A newer generation (a reload) takes over at once: what this sender
     /// was sending is handed back (and may arrive twice).
+    ///
+    /// The removal of a delivered batch is committed while the next one is
+    /// sent, and awaited before the one after: a sender has at most two
+    /// batches that a crash would send again (one on the wire, one being
+    /// removed).
     async fn consume_durable(
         self: Arc<Self>,
         queue: Arc<DurableQueue>,
         generation: u64,
         mut closed: watch::Receiver<bool>,
     ) {
+        let mut removing: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> = None;
         loop {
             let stored = tokio::select! {
                 next = queue.next(&mut closed) => match next {
@@ -244,7 +250,11 @@ impl Worker {
                 }
             };
             match result {
-                Ok(()) => queue.done(stored).await,
+                Ok(()) => {
+                    if let Some(previous) = removing.replace(Box::pin(queue.done(stored))) {
+                        previous.await;
+                    }
+                }
                 Err(Failure::Retryable(reason)) => {
                     tracing::warn!(
                         exporter = self.id,
@@ -258,6 +268,9 @@ impl Worker {
                     queue.done(stored).await;
                 }
             }
+        }
+        if let Some(removal) = removing {
+            removal.await;
         }
     }
 
