@@ -450,3 +450,37 @@ service:
             && w.metric("weir_memory_stage_bytes", &[("stage", "plugin_output")]) == 0.0
     });
 }
+
+/// Room is held for a body while it is read: clients that declared more
+/// than the room left between them cannot all be read at once. Two 3 MiB
+/// messages being sent (slowly) hold 6 MiB of an 8 MiB budget; a third is
+/// refused at once, unread; once the first two are gone the room is back.
+#[test]
+fn bodies_being_read_hold_their_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(None, common::sink::always_ok());
+    let weir = start(dir.path(), &sink);
+    let addr = weir.grpc.unwrap();
+    // Each declares 3 MiB, sends 1 KiB, and never the rest (its answer
+    // never comes: `declare` gives up after 10 s and hangs up).
+    let slow: Vec<_> = (0..2)
+        .map(|_| std::thread::spawn(move || declare(addr, LOGS, 3 * MIB, 1024, &[])))
+        .collect();
+    weir.wait_for("both bodies being read", Duration::from_secs(8), |w| {
+        w.metric("weir_memory_stage_bytes", &[("stage", "receive")]) == (6 * MIB) as f64
+    });
+    let answer = declare(addr, LOGS, 3 * MIB, 1024, &[]).expect("an answer");
+    assert_eq!(answer.refused.code, Code::ResourceExhausted, "{answer:?}");
+    assert!(answer.refused.message.contains("no room"), "{answer:?}");
+    for s in slow {
+        assert!(s.join().unwrap().is_none(), "a slow body was answered");
+    }
+    weir.wait_for("the room given back", Duration::from_secs(10), |w| {
+        w.metric("weir_memory_stage_bytes", &[("stage", "receive")]) == 0.0
+            && w.metric("weir_memory_in_use_bytes", &[]) == 0.0
+    });
+    // And a request fits again.
+    Client::connect(addr)
+        .export(LOGS, logs(0, 10, 100), &[])
+        .expect("accepted");
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::memory::MemoryPermit;
+use super::memory::{MemoryPermit, Reservation};
 use crate::Signal;
 use crate::auth::{AuthFailure, Authenticated};
 use crate::tenant::Principal;
@@ -95,17 +95,19 @@ pub trait Ingest: Send + Sync + 'static {
     }
 
     /// Whether a request of `signal` from `principal` declaring `bytes`
-    /// (HTTP `Content-Length`, the gRPC message's length prefix) could be
-    /// admitted now, checked before its body is read: a full memory limiter
-    /// or tenant budget refuses it with a retry hint without reading a byte.
-    /// Admission itself still happens once it is read.
+    /// (HTTP `Content-Length`, the gRPC message's length prefix) can be
+    /// read now, decided before its body is read: a full memory limiter or
+    /// tenant budget refuses it with a retry hint without reading a byte.
+    /// Otherwise the room is held while the body is read (so concurrent
+    /// readers cannot read more than there is room for); the receiver drops
+    /// the reservation just before [`Ingest::ingest`] admits the request.
     fn precheck(
         &self,
         _signal: Signal,
         _principal: &Principal,
         _bytes: usize,
-    ) -> Result<(), Refusal> {
-        Ok(())
+    ) -> Result<Reservation, Refusal> {
+        Ok(Reservation::default())
     }
 }
 

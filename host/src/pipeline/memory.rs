@@ -149,6 +149,21 @@ impl MemoryGate {
 
     /// Admits `bytes` or refuses with a retry hint.
     pub fn try_acquire(self: &Arc<Self>, bytes: usize) -> Result<MemoryPermit, Refusal> {
+        self.acquire(bytes, None)
+    }
+
+    /// Holds room for a body of `bytes` while it is read (shown as the
+    /// `receive` stage), or refuses as [`try_acquire`](Self::try_acquire)
+    /// would: concurrent readers cannot read more than the gate has room for.
+    pub fn reserve(self: &Arc<Self>, bytes: usize) -> Result<MemoryPermit, Refusal> {
+        self.acquire(bytes, Some("receive"))
+    }
+
+    fn acquire(
+        self: &Arc<Self>,
+        bytes: usize,
+        stage: Option<&'static str>,
+    ) -> Result<MemoryPermit, Refusal> {
         if bytes > self.budget {
             return Err(self.too_large(bytes));
         }
@@ -168,7 +183,7 @@ impl MemoryGate {
                 Err(actual) => used = actual,
             }
         }
-        Ok(self.permit(bytes, None))
+        Ok(self.permit(bytes, stage))
     }
 
     /// Charges `bytes` that are already in memory and must be kept (a
@@ -178,14 +193,14 @@ impl MemoryGate {
     /// when a stage is named.
     pub fn charge(self: &Arc<Self>, bytes: usize, stage: Option<&'static str>) -> MemoryPermit {
         self.used.fetch_add(bytes, Ordering::AcqRel);
-        if let Some(stage) = stage {
-            stage_gauge(stage).inc_by(bytes as i64);
-        }
         self.permit(bytes, stage)
     }
 
     fn permit(self: &Arc<Self>, bytes: usize, stage: Option<&'static str>) -> MemoryPermit {
         metrics().memory_in_use_bytes.inc_by(bytes as i64);
+        if let Some(stage) = stage {
+            stage_gauge(stage).inc_by(bytes as i64);
+        }
         MemoryPermit {
             gate: self.clone(),
             bytes,
@@ -203,6 +218,18 @@ impl MemoryPermit {
     /// The bytes held.
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+}
+
+/// Room held for a body while it is read (see [`MemoryGate::reserve`]):
+/// given back when dropped, just before the body is admitted for real.
+#[derive(Debug, Default)]
+pub struct Reservation(pub Vec<MemoryPermit>);
+
+impl Reservation {
+    /// The bytes held, summed over the gates.
+    pub fn bytes(&self) -> usize {
+        self.0.iter().map(MemoryPermit::bytes).sum()
     }
 }
 
@@ -280,6 +307,17 @@ mod tests {
         assert!(g.precheck(MIB).is_ok());
         assert_eq!(g.used(), MIB);
         assert!(g.try_acquire(MIB).is_ok());
+    }
+
+    #[test]
+    fn a_reservation_holds_room_while_a_body_is_read() {
+        let g = gate(3, 1);
+        let reading = g.reserve(MIB + MIB / 2).unwrap();
+        // A second body of the same size no longer fits while the first is read.
+        assert!(matches!(g.reserve(MIB), Err(Refusal::Exhausted { .. })));
+        drop(reading);
+        assert_eq!(g.used(), 0);
+        assert!(g.reserve(2 * MIB).is_ok());
     }
 
     #[test]

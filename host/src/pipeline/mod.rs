@@ -25,7 +25,7 @@ mod topology;
 
 pub use batch::Batch;
 pub use ingest::{Accepted, Ingest, IngestFuture, IngestRequest, Refusal};
-pub use memory::{MemoryGate, MemoryPermit};
+pub use memory::{MemoryGate, MemoryPermit, Reservation};
 pub use router::{Router, Routes};
 pub use store::{Fsync, QueueStore, Record, StoreError, Stored};
 pub use topology::{LoadedPlugin, Prepared, Tasks, Topology, prepare, start};

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::ingest::{Accepted, Ingest, IngestFuture, IngestRequest, Refusal};
-use super::memory::MemoryGate;
+use super::memory::{MemoryGate, Reservation};
 use super::pipeline::Pipeline;
 use crate::Signal;
 use crate::auth::{AuthFailure, Authenticated, Authenticator};
@@ -117,7 +117,12 @@ impl Ingest for ReceiverIngest {
         })
     }
 
-    fn precheck(&self, signal: Signal, principal: &Principal, bytes: usize) -> Result<(), Refusal> {
+    fn precheck(
+        &self,
+        signal: Signal,
+        principal: &Principal,
+        bytes: usize,
+    ) -> Result<Reservation, Refusal> {
         let routes = self.routes.load();
         // The tenant, when the principal names it: its own budget first,
         // then the gates of the pipelines it will go through.
@@ -126,21 +131,25 @@ impl Ingest for ReceiverIngest {
             // Unknown (refused by `admit`) or named by the body: the shared pipelines.
             _ => None,
         };
-        if let Some(gate) = own.and_then(|t| t.gate.as_ref()) {
-            gate.precheck(bytes)?;
-        }
         let table = own
             .filter(|t| !t.table.is_empty())
             .map_or(&routes.table, |t| &t.table);
         let pipelines = table.get(&(self.receiver.clone(), signal));
-        for gate in pipelines
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p.gate.as_ref())
-        {
-            gate.precheck(bytes)?;
+        let gates = own.and_then(|t| t.gate.as_ref()).into_iter().chain(
+            pipelines
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.gate.as_ref()),
+        );
+        // Room in every gate (each once) is held while the body is read.
+        let mut reservation = Reservation::default();
+        for gate in gates {
+            if reservation.0.iter().any(|p| Arc::ptr_eq(p.gate(), gate)) {
+                continue;
+            }
+            reservation.0.push(gate.reserve(bytes)?);
         }
-        Ok(())
+        Ok(reservation)
     }
 
     fn ingest(&self, mut request: IngestRequest) -> IngestFuture {

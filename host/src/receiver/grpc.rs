@@ -19,7 +19,7 @@ use super::reply;
 use super::server::{ConnectionInfo, Handler};
 use super::status::{Outcome, Recorder, Rejection};
 use crate::Signal;
-use crate::pipeline::Accepted;
+use crate::pipeline::{Accepted, Reservation};
 use crate::tenant::Principal;
 
 /// gRPC paths of the OTLP services.
@@ -136,18 +136,26 @@ impl GrpcReceiver {
             }
         };
         // Past the receiver's own size limit, tonic says so (as grpc-go).
-        if let Some(declared) = declared.filter(|d| d.length <= self.limit)
-            && let Err(refusal) = self
-                .exporter
-                .ingest
-                .precheck(signal, &principal, declared.length)
-        {
-            let rejection = Rejection::from(refusal);
-            self.exporter
-                .recorder
-                .record(Some(signal), rejection.outcome, 0, 0);
-            return rejection.to_grpc().into_http();
-        }
+        // Otherwise the room is held while tonic reads the message.
+        let reading = match declared.filter(|d| d.length <= self.limit) {
+            None => Reservation::default(),
+            Some(declared) => {
+                match self
+                    .exporter
+                    .ingest
+                    .precheck(signal, &principal, declared.length)
+                {
+                    Ok(reading) => reading,
+                    Err(refusal) => {
+                        let rejection = Rejection::from(refusal);
+                        self.exporter
+                            .recorder
+                            .record(Some(signal), rejection.outcome, 0, 0);
+                        return rejection.to_grpc().into_http();
+                    }
+                }
+            }
+        };
         let request = Request::from_parts(parts, body);
         let exported = Arc::new(AtomicBool::new(false));
         let method = Export {
@@ -155,6 +163,7 @@ impl GrpcReceiver {
             signal,
             principal: Some(principal),
             exported: exported.clone(),
+            reading: Some(reading),
         };
         // Framing, gzip, and the limit on the decompressed message are tonic's.
         let mut grpc = tonic::server::Grpc::new(RawCodec)
@@ -190,6 +199,8 @@ struct Export {
     signal: Signal,
     principal: Option<Principal>,
     exported: Arc<AtomicBool>,
+    /// Room held while tonic read the message; given back once it is read.
+    reading: Option<Reservation>,
 }
 
 impl tonic::server::UnaryService<Bytes> for Export {
@@ -198,6 +209,8 @@ impl tonic::server::UnaryService<Bytes> for Export {
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         self.exported.store(true, Ordering::Release);
+        // Read: the pipelines admit it now, in full.
+        drop(self.reading.take());
         let (receiver, signal) = (self.receiver.clone(), self.signal);
         let principal = self.principal.take().unwrap_or_default();
         Box::pin(async move {

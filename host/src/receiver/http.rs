@@ -14,6 +14,7 @@ use super::status::{Outcome, Recorder, Rejection};
 use super::{Ingest, json};
 use crate::Signal;
 use crate::config::receiver::HttpServerConfig;
+use crate::pipeline::Reservation;
 
 struct HttpReceiver {
     routes: [(String, Signal); 3],
@@ -109,17 +110,23 @@ impl HttpReceiver {
         }
         // A declared length the memory limiter or the tenant's budget has
         // no room for: 429 (413 past the whole budget) before reading.
-        if let Some(length) = body::content_length(&parts.headers) {
-            let length = usize::try_from(length).unwrap_or(usize::MAX);
-            self.exporter
-                .ingest
-                .precheck(signal, &principal, length)
-                .map_err(|refusal| Early(refusal.into()))?;
-        }
+        // Otherwise that room is held while the body is read.
+        let reading = match body::content_length(&parts.headers) {
+            Some(length) => {
+                let length = usize::try_from(length).unwrap_or(usize::MAX);
+                self.exporter
+                    .ingest
+                    .precheck(signal, &principal, length)
+                    .map_err(|refusal| Early(refusal.into()))?
+            }
+            None => Reservation::default(),
+        };
         // The body, decompressed, within max_request_body_size (413 past it).
         let bytes = body::read(incoming, &parts.headers, encoding, self.limit)
             .await
             .map_err(Early)?;
+        // Read: the pipelines admit it now, in full.
+        drop(reading);
         // JSON becomes protobuf here, once; the pipelines see only protobuf.
         let payload = match format {
             Format::Protobuf => bytes,

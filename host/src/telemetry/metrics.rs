@@ -153,7 +153,7 @@ pub struct Metrics {
     pub memory_in_use_bytes: Gauge,
     /// Requests refused by the memory limiter.
     pub memory_refused_requests: Counter,
-    /// Request bytes held by each stage (`receive`, `sending_queue`).
+    /// Request bytes held by each stage (`receive`, `batch`, `plugin_output`, `sending_queue`).
     pub memory_stage_bytes: Family<StageLabels, Gauge>,
     /// Linear memory of every live plugin instance, summed.
     pub plugin_memory_bytes: Gauge,

@@ -54,9 +54,12 @@ impl Ingest for Recording {
         _signal: crate::Signal,
         _principal: &crate::tenant::Principal,
         bytes: usize,
-    ) -> Result<(), Refusal> {
+    ) -> Result<crate::pipeline::Reservation, Refusal> {
         self.prechecked.lock().unwrap().push(bytes);
-        self.precheck.lock().unwrap().clone().map_or(Ok(()), Err)
+        match self.precheck.lock().unwrap().clone() {
+            Some(refusal) => Err(refusal),
+            None => Ok(crate::pipeline::Reservation::default()),
+        }
     }
 }
 
