@@ -43,6 +43,9 @@ fn main() {
         root.join("templates").display()
     );
     watch_sources(&plugins);
+    // The plugins use the wire crate (through the SDK): a change there
+    // changes them too.
+    println!("cargo:rerun-if-changed={}", root.join("wire").display());
 
     if std::env::var_os("WEIR_SKIP_PLUGIN_BUILD").is_some() {
         // For tooling that only needs the host to type-check.

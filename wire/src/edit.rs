@@ -105,7 +105,7 @@ fn walk<'a>(
         let start = out.len();
         let tag = &field.raw[..field.raw.len() - field.value.len()];
         // Room for the old length prefix; fixed up below if the length changes.
-        out.extend_from_slice(tag);
+        put_small(out, tag);
         let content = out.len();
         let child_changed = match next {
             Ok(level) => walk(level, field.value, field.value_offset(), out, edit)?,
@@ -142,9 +142,25 @@ fn walk<'a>(
                 out.truncate(end - (old_prefix - new_prefix));
             }
         }
-        out[prefix_start..prefix_start + new_prefix].copy_from_slice(&prefix[..new_prefix]);
+        for (slot, byte) in out[prefix_start..].iter_mut().zip(&prefix[..new_prefix]) {
+            *slot = *byte;
+        }
     }
     Ok(changed)
+}
+
+/// Appends a few bytes (a tag, a length prefix, a short key) one by one.
+/// In a wasm guest `extend_from_slice` is a `memory.copy`, which wasmtime
+/// runs as a call out of the guest: worth it for an item, not for 3 bytes.
+#[inline(always)]
+fn put_small(out: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.len() <= 16 {
+        for &byte in bytes {
+            out.push(byte);
+        }
+    } else {
+        out.extend_from_slice(bytes);
+    }
 }
 
 /// `value` as a varint in a buffer, and how many of its bytes it takes.
@@ -168,16 +184,16 @@ fn tag_len(tag_and_prefix: &[u8], value_len: usize) -> usize {
 }
 
 /// Appends a length-delimited field: tag, length, bytes.
-#[inline]
+#[inline(always)]
 pub fn put_bytes_field(out: &mut Vec<u8>, number: u32, bytes: &[u8]) {
     put_varint(out, (u64::from(number) << 3) | 2);
     put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
+    put_small(out, bytes);
 }
 
 /// Appends a `KeyValue` (key = 1, value = 2) as field `number`, the value
 /// given as the bytes of an encoded `AnyValue`.
-#[inline]
+#[inline(always)]
 pub fn put_key_value(out: &mut Vec<u8>, number: u32, key: &[u8], any_value: &[u8]) {
     let len = 1
         + varint_len(key.len() as u64)
@@ -185,6 +201,7 @@ pub fn put_key_value(out: &mut Vec<u8>, number: u32, key: &[u8], any_value: &[u8
         + 1
         + varint_len(any_value.len() as u64)
         + any_value.len();
+    out.reserve(len + 2 * 5);
     put_varint(out, (u64::from(number) << 3) | 2);
     put_varint(out, len as u64);
     put_bytes_field(out, 1, key);

@@ -19,6 +19,10 @@ use super::state::PluginState;
 /// How often the epoch advances; call deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Set (to anything) to write `/tmp/perf-PID.map` for JIT-compiled plugin
+/// code, so `perf` can name it.
+pub const PERFMAP_ENV: &str = "WEIR_PLUGIN_PERFMAP";
+
 /// Compiles components and makes instance pools for configured components.
 #[derive(Clone)]
 pub struct PluginEngine {
@@ -91,6 +95,11 @@ impl PluginEngine {
         let mut config = Config::new();
         // Deadlines: a looping plugin is stopped at its next epoch check.
         config.epoch_interruption(true);
+        // `perf record` then names guest functions (from the component's
+        // name section; a stripped plugin shows `wasm[0]::function[N]`).
+        if std::env::var_os(PERFMAP_ENV).is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| LoadError::Start {
             name: "engine".into(),
             reason: format!("{e:#}"),
