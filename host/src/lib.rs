@@ -17,6 +17,7 @@ pub mod certs;
 pub mod cli;
 pub mod config;
 pub mod devkit;
+pub mod malloc;
 pub mod pipeline;
 pub mod plugin;
 pub mod receiver;

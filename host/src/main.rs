@@ -8,6 +8,8 @@ use weir::cli::{CertsCommand, Cli, Command, PluginCommand, RunArgs};
 use weir::service::ConfigSource;
 
 fn main() -> ExitCode {
+    // First, before any thread starts.
+    weir::malloc::tune();
     let cli = Cli::parse();
     let result = match cli.command {
         None => run(cli.run),
