@@ -19,7 +19,9 @@
 const MMAP_THRESHOLD: i32 = 32 << 20;
 /// Free memory at the heap's top beyond this goes back to the system.
 const TRIM_THRESHOLD: i32 = 4 << 20;
-/// Heaps shared by all threads.
+/// Heaps shared by all threads. Measured on 2 cores, where the small
+/// allocations' per-thread caches keep the lock cold; a many-core host
+/// under heavy load may want `GLIBC_TUNABLES=glibc.malloc.arena_max=N`.
 const ARENA_MAX: i32 = 1;
 
 /// Applies the settings unless the environment tunes malloc itself.
