@@ -89,12 +89,16 @@ pub async fn run(source: ConfigSource, config: Config, hash: String) -> Result<(
     }
     let mut hangup = hangup_signal();
     tracing::info!(config = %collector.source(), "ready");
+    crate::malloc::release_free();
 
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
+    let mut release = tokio::time::interval(crate::malloc::RELEASE_EVERY);
+    release.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
+            _ = release.tick() => crate::malloc::release_free(),
             _ = hangup.recv() => {
                 let _ = reload_tx.try_send(ReloadRequest { reason: "SIGHUP".into(), reply: None });
             }
@@ -109,6 +113,7 @@ pub async fn run(source: ConfigSource, config: Config, hash: String) -> Result<(
                 }
                 let reason = requests.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>().join(", ");
                 let outcome = collector.reload(&reason).await;
+                crate::malloc::release_free();
                 if let Some(w) = watcher.as_mut() {
                     w.watch(collector.watched_paths());
                 }
