@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::Weir;
 use common::seqlogs::{await_all, send_until, seqs};
-use common::sink::{Reply, Sink};
+use common::sink::Sink;
 
 /// Records per client request.
 const PER_REQUEST: i64 = 10;
@@ -67,13 +67,7 @@ fn kill_9_under_load(fsync: &str) {
     let dir = tempfile::tempdir().unwrap();
     // A live endpoint that takes a few milliseconds per request, so that
     // requests are on the wire when the process dies.
-    let sink = Sink::start(
-        None,
-        Arc::new(|_, _| {
-            std::thread::sleep(Duration::from_millis(3));
-            Reply::status(200)
-        }),
-    );
+    let sink = Sink::start(None, common::sink::slow_ok(Duration::from_millis(3)));
     let storage = dir.path().join("queue");
     let cfg = config(&format!("http://{}", sink.addr), &storage, fsync);
     let mut accepted = Vec::new();

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::Weir;
 use common::seqlogs::{self, await_all, logs, post};
-use common::sink::{Reply, Sink, always_ok};
+use common::sink::{Sink, always_ok};
 
 /// Records per request.
 const PER_REQUEST: i64 = 10;
@@ -134,13 +134,7 @@ fn kill_9_with_the_exporter_down_loses_nothing_acknowledged() {
 fn sigterm_delivers_everything_acknowledged_within_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
     // A live but slow endpoint: 100 ms per request.
-    let sink = Sink::start(
-        None,
-        Arc::new(|_, _| {
-            std::thread::sleep(Duration::from_millis(100));
-            Reply::status(200)
-        }),
-    );
+    let sink = Sink::start(None, common::sink::slow_ok(Duration::from_millis(100)));
     let cfg = config(
         &format!("http://{}", sink.addr),
         "{queue_size: 40, num_consumers: 2}",

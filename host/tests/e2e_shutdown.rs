@@ -135,13 +135,7 @@ fn sigterm_drains_a_full_persistent_queue_to_a_live_endpoint() {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let dir = tempfile::tempdir().unwrap();
-    let sink = Sink::start(
-        None,
-        Arc::new(|_, _| {
-            std::thread::sleep(Duration::from_millis(20));
-            common::sink::Reply::status(200)
-        }),
-    );
+    let sink = Sink::start(None, common::sink::slow_ok(Duration::from_millis(20)));
     let config = format!(
         r#"
 receivers:
