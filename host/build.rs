@@ -43,6 +43,10 @@ fn main() {
         root.join("templates").display()
     );
     watch_sources(&plugins);
+    // Crates outside plugins/ that the plugins are built from.
+    for shared in ["wire", "remote_write"] {
+        println!("cargo:rerun-if-changed={}", root.join(shared).display());
+    }
 
     if std::env::var_os("WEIR_SKIP_PLUGIN_BUILD").is_some() {
         // For tooling that only needs the host to type-check.
