@@ -264,11 +264,7 @@ service:
 
     sink.resume();
     let (_, missing, _) = await_all(&sink, &accepted, Duration::from_secs(120));
-    assert!(
-        missing.is_empty(),
-        "{} records never arrived",
-        missing.len()
-    );
+    common::seqlogs::assert_none_missing(&missing, accepted.len(), "never arrived");
     account_back_to_zero(&weir, "plugin_output");
     // Room again for a request.
     client

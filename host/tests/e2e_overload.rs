@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::Weir;
 use common::grpc::{Client, LOGS};
-use common::seqlogs::{await_all, logs, post};
+use common::seqlogs::{assert_none_missing, await_all, logs, post};
 use common::sink::Sink;
 
 const LIMIT_MIB: u64 = 48;
@@ -190,12 +190,7 @@ service:
         peak_kib <= ceiling_kib,
         "peak RSS {peak_kib} KiB over idle {idle_kib} + limit {LIMIT_MIB} MiB + overhead {OVERHEAD_MIB} MiB"
     );
-    assert!(
-        missing.is_empty(),
-        "{} acknowledged records never arrived, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(10)]
-    );
+    assert_none_missing(&missing, load.accepted.len(), "never arrived");
     assert_eq!(duplicates, 0);
 }
 

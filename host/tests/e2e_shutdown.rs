@@ -171,11 +171,10 @@ service:
     assert!(weir.stop().success());
     let took = started.elapsed();
     let (_, missing, duplicates) = common::seqlogs::await_all(&sink, &accepted, Duration::ZERO);
-    assert!(
-        missing.is_empty(),
-        "{} of {} acknowledged records were not delivered before exit",
-        missing.len(),
-        accepted.len()
+    common::seqlogs::assert_none_missing(
+        &missing,
+        accepted.len(),
+        "were not delivered before exit",
     );
     assert_eq!(duplicates, 0);
     // The next start finds nothing to replay.
