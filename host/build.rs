@@ -36,6 +36,12 @@ fn main() {
     let plugins = root.join("plugins");
     let wit = root.join("wit");
     println!("cargo:rerun-if-changed={}", wit.display());
+    // The plugins use the remote write crate (through the SDK): a change
+    // there changes them too.
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("remote_write").display()
+    );
     // `weir plugin new` embeds the templates (include_dir! does not tell
     // cargo about them itself).
     println!(
@@ -43,10 +49,6 @@ fn main() {
         root.join("templates").display()
     );
     watch_sources(&plugins);
-    // Crates outside plugins/ that the plugins are built from.
-    for shared in ["wire", "remote_write"] {
-        println!("cargo:rerun-if-changed={}", root.join(shared).display());
-    }
 
     if std::env::var_os("WEIR_SKIP_PLUGIN_BUILD").is_some() {
         // For tooling that only needs the host to type-check.
