@@ -36,6 +36,12 @@ fn main() {
     let plugins = root.join("plugins");
     let wit = root.join("wit");
     println!("cargo:rerun-if-changed={}", wit.display());
+    // The plugins use the remote write crate (through the SDK): a change
+    // there changes them too.
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("remote_write").display()
+    );
     // `weir plugin new` embeds the templates (include_dir! does not tell
     // cargo about them itself).
     println!(

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::Weir;
-use common::seqlogs::{await_all, send_until, seqs};
-use common::sink::{Reply, Sink};
+use common::seqlogs::{assert_none_missing, await_all, send_until, seqs};
+use common::sink::Sink;
 
 /// Records per client request.
 const PER_REQUEST: i64 = 10;
@@ -67,13 +67,7 @@ fn kill_9_under_load(fsync: &str) {
     let dir = tempfile::tempdir().unwrap();
     // A live endpoint that takes a few milliseconds per request, so that
     // requests are on the wire when the process dies.
-    let sink = Sink::start(
-        None,
-        Arc::new(|_, _| {
-            std::thread::sleep(Duration::from_millis(3));
-            Reply::status(200)
-        }),
-    );
+    let sink = Sink::start(None, common::sink::slow_ok(Duration::from_millis(3)));
     let storage = dir.path().join("queue");
     let cfg = config(&format!("http://{}", sink.addr), &storage, fsync);
     let mut accepted = Vec::new();
@@ -114,13 +108,7 @@ fn kill_9_under_load(fsync: &str) {
     let weir = Weir::start(dir.path(), &cfg);
     let replayed = weir.metric("weir_exporter_queue_replayed_items_total", &[]);
     let (_, missing, _) = await_all(&sink, &accepted, Duration::from_secs(180));
-    assert!(
-        missing.is_empty(),
-        "{} of {} acknowledged records never arrived, e.g. {:?}",
-        missing.len(),
-        accepted.len(),
-        &missing[..missing.len().min(10)]
-    );
+    assert_none_missing(&missing, accepted.len(), "never arrived");
     weir.wait_for("the queue to empty", Duration::from_secs(60), |w| {
         w.metric("weir_exporter_queue_size", &[("exporter", "otlphttp")]) == 0.0
     });

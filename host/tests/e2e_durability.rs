@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::Weir;
-use common::seqlogs::{self, await_all, logs, post};
-use common::sink::{Reply, Sink, always_ok};
+use common::seqlogs::{self, assert_none_missing, await_all, logs, post};
+use common::sink::{Sink, always_ok};
 
 /// Records per request.
 const PER_REQUEST: i64 = 10;
@@ -107,13 +107,7 @@ fn kill_9_with_the_exporter_down_loses_nothing_acknowledged() {
     sink.resume();
     let (counts, missing, duplicates) = await_all(&sink, &accepted, Duration::from_secs(120));
     let took = started.elapsed();
-    assert!(
-        missing.is_empty(),
-        "{} of {} acknowledged records never arrived, e.g. {:?}",
-        missing.len(),
-        accepted.len(),
-        &missing[..missing.len().min(10)]
-    );
+    assert_none_missing(&missing, accepted.len(), "never arrived");
     // Records that were not acknowledged (the client saw the kill) may
     // arrive too: they were stored, the answer was lost.
     let unacknowledged = counts.len() - accepted.len();
@@ -134,13 +128,7 @@ fn kill_9_with_the_exporter_down_loses_nothing_acknowledged() {
 fn sigterm_delivers_everything_acknowledged_within_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
     // A live but slow endpoint: 100 ms per request.
-    let sink = Sink::start(
-        None,
-        Arc::new(|_, _| {
-            std::thread::sleep(Duration::from_millis(100));
-            Reply::status(200)
-        }),
-    );
+    let sink = Sink::start(None, common::sink::slow_ok(Duration::from_millis(100)));
     let cfg = config(
         &format!("http://{}", sink.addr),
         "{queue_size: 40, num_consumers: 2}",
@@ -163,13 +151,7 @@ fn sigterm_delivers_everything_acknowledged_within_the_deadline() {
     assert!(status.success(), "{status:?}");
     // Everything acknowledged arrived before the process exited.
     let (_, missing, duplicates) = await_all(&sink, &accepted, Duration::ZERO);
-    assert!(
-        missing.is_empty(),
-        "{} of {} acknowledged records were not delivered before exit, e.g. {:?}",
-        missing.len(),
-        accepted.len(),
-        &missing[..missing.len().min(10)]
-    );
+    assert_none_missing(&missing, accepted.len(), "were not delivered before exit");
     assert_eq!(duplicates, 0);
     assert!(took < Duration::from_secs(60), "shutdown took {took:?}");
     eprintln!(
@@ -213,12 +195,7 @@ fn the_shutdown_deadline_leaves_a_persistent_queue_for_the_next_start() {
     sink.resume();
     let weir = Weir::start(dir.path(), &cfg);
     let (_, missing, duplicates) = await_all(&sink, &accepted, Duration::from_secs(60));
-    assert!(
-        missing.is_empty(),
-        "{} records lost: {:?}",
-        missing.len(),
-        &missing[..missing.len().min(10)]
-    );
+    assert_none_missing(&missing, accepted.len(), "were lost");
     assert_eq!(duplicates, 0);
     assert_eq!(
         weir.metric("weir_exporter_queue_replayed_items_total", &[]),
@@ -327,12 +304,7 @@ fn a_reload_keeps_the_persistent_queue_without_loss_or_duplicates() {
     }
     sink.resume();
     let (counts, missing, duplicates) = await_all(&sink, &accepted, Duration::from_secs(60));
-    assert!(
-        missing.is_empty(),
-        "{} records lost: {:?}",
-        missing.len(),
-        &missing[..missing.len().min(10)]
-    );
+    assert_none_missing(&missing, accepted.len(), "were lost");
     let retried: Vec<String> = weir
         .stderr()
         .lines()

@@ -10,24 +10,12 @@ use std::time::{Duration, Instant};
 
 use common::Weir;
 use common::grpc::{Client, LOGS, declare};
+use common::plain::head_only;
 use common::seqlogs::logs;
 use common::sink::Sink;
 use tonic::Code;
 
 const MIB: u32 = 1024 * 1024;
-
-/// `VmRSS` and `VmHWM` (peak) of a process, in KiB.
-fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
 
 fn start(dir: &std::path::Path, sink: &Sink) -> Weir {
     // 10 MiB limit, 2 MiB spike: 8 MiB of requests. Tenant `small`: 1 MiB.
@@ -57,6 +45,14 @@ service:
     Weir::start(dir, &config)
 }
 
+/// Waits until the account, and its `stage`, hold nothing.
+fn account_back_to_zero(weir: &Weir, stage: &str) {
+    weir.wait_for("the account back to zero", Duration::from_secs(30), |w| {
+        w.metric("weir_memory_in_use_bytes", &[]) == 0.0
+            && w.metric("weir_memory_stage_bytes", &[("stage", stage)]) == 0.0
+    });
+}
+
 /// Sends 100 KB requests (as `tenant`) until one is refused; returns it.
 fn fill(client: &mut Client, tenant: &str) -> common::grpc::Refused {
     for block in 0..200 {
@@ -72,22 +68,6 @@ fn fill(client: &mut Client, tenant: &str) -> common::grpc::Refused {
     panic!("the budget of {tenant} never filled");
 }
 
-/// An OTLP/HTTP request's head declaring `length` bytes, without its body:
-/// the answer, lower-cased.
-fn head_only(addr: std::net::SocketAddr, tenant: &str, length: usize) -> String {
-    use std::io::{Read, Write};
-    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        tcp,
-        "POST /v1/logs HTTP/1.1\r\nHost: weir\r\nX-Scope-OrgID: {tenant}\r\nContent-Type: application/x-protobuf\r\nContent-Length: {length}\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = [0u8; 2048];
-    let n = tcp.read(&mut response).expect("an answer before the body");
-    String::from_utf8_lossy(&response[..n]).to_ascii_lowercase()
-}
-
 #[test]
 fn a_grpc_message_is_refused_by_its_declared_length_before_it_is_read() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,7 +76,7 @@ fn a_grpc_message_is_refused_by_its_declared_length_before_it_is_read() {
     sink.pause();
     let weir = start(dir.path(), &sink);
     let addr = weir.grpc.unwrap();
-    let (idle_kib, _) = rss_kib(weir.pid());
+    let (idle_kib, _) = weir.rss_kib();
 
     // 64 MiB declared, 16 KiB sent: it could never fit the 8 MiB budget.
     let answer = declare(addr, LOGS, 64 * MIB, 16 * 1024, &[]).expect("an answer");
@@ -113,7 +93,7 @@ fn a_grpc_message_is_refused_by_its_declared_length_before_it_is_read() {
     let latency = started.elapsed();
     assert_eq!(refused.code, Code::ResourceExhausted, "{refused:?}");
     assert!(refused.message.contains("larger than"), "{refused:?}");
-    let (_, peak_kib) = rss_kib(weir.pid());
+    let (_, peak_kib) = weir.rss_kib();
     eprintln!(
         "64 MiB message refused in {latency:?} (declared only: {:?}); RSS idle {idle_kib} KiB, peak {peak_kib} KiB",
         answer.latency
@@ -159,7 +139,11 @@ fn a_grpc_message_is_refused_by_its_declared_length_before_it_is_read() {
     // A tenant budget's hint is 1 s (it has no check_interval of its own).
     assert_eq!(answer.refused.retry_after, Some(Duration::from_secs(1)));
     // Over HTTP, the tenant's budget refuses a Content-Length the same way.
-    let reply = head_only(weir.http.unwrap(), "small", 600 * 1024);
+    let reply = head_only(
+        weir.http.unwrap(),
+        &[("X-Scope-OrgID", "small")],
+        600 * 1024,
+    );
     assert!(reply.starts_with("http/1.1 429"), "{reply}");
     assert!(reply.contains("tenant small"), "{reply}");
 
@@ -187,7 +171,7 @@ fn a_grpc_message_is_refused_by_its_declared_length_before_it_is_read() {
             declared.latency
         );
     }
-    let (_, peak_kib) = rss_kib(weir.pid());
+    let (_, peak_kib) = weir.rss_kib();
     assert!(
         peak_kib < idle_kib + 24 * 1024,
         "weir's peak RSS grew by {} KiB",
@@ -280,15 +264,8 @@ service:
 
     sink.resume();
     let (_, missing, _) = await_all(&sink, &accepted, Duration::from_secs(120));
-    assert!(
-        missing.is_empty(),
-        "{} records never arrived",
-        missing.len()
-    );
-    weir.wait_for("the account back to zero", Duration::from_secs(30), |w| {
-        w.metric("weir_memory_in_use_bytes", &[]) == 0.0
-            && w.metric("weir_memory_stage_bytes", &[("stage", "plugin_output")]) == 0.0
-    });
+    common::seqlogs::assert_none_missing(&missing, accepted.len(), "never arrived");
+    account_back_to_zero(&weir, "plugin_output");
     // Room again for a request.
     client
         .export(LOGS, logs(1_000_000, 50, 10), &[])
@@ -334,10 +311,7 @@ service:
     // After the timeout the merged batch goes out, and the bytes with it.
     let got = sink.wait_for(1, Duration::from_secs(30));
     assert_eq!(common::seqlogs::seqs(&got[0]).len(), 30);
-    weir.wait_for("the account back to zero", Duration::from_secs(30), |w| {
-        w.metric("weir_memory_in_use_bytes", &[]) == 0.0
-            && w.metric("weir_memory_stage_bytes", &[("stage", "batch")]) == 0.0
-    });
+    account_back_to_zero(&weir, "batch");
 }
 
 /// Plugin instance memory beyond the spike headroom is taken from what
@@ -445,10 +419,7 @@ service:
     sink.resume();
     let (_, missing, _) = await_all(&sink, &accepted, Duration::from_secs(60));
     assert!(missing.is_empty(), "{missing:?}");
-    weir.wait_for("the account back to zero", Duration::from_secs(30), |w| {
-        w.metric("weir_memory_in_use_bytes", &[]) == 0.0
-            && w.metric("weir_memory_stage_bytes", &[("stage", "plugin_output")]) == 0.0
-    });
+    account_back_to_zero(&weir, "plugin_output");
 }
 
 /// Room is held for a body while it is read: clients that declared more
@@ -475,10 +446,7 @@ fn bodies_being_read_hold_their_room() {
     for s in slow {
         assert!(s.join().unwrap().is_none(), "a slow body was answered");
     }
-    weir.wait_for("the room given back", Duration::from_secs(10), |w| {
-        w.metric("weir_memory_stage_bytes", &[("stage", "receive")]) == 0.0
-            && w.metric("weir_memory_in_use_bytes", &[]) == 0.0
-    });
+    account_back_to_zero(&weir, "receive");
     // And a request fits again.
     Client::connect(addr)
         .export(LOGS, logs(0, 10, 100), &[])

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use common::Weir;
 use common::grpc::{Client, LOGS};
-use common::seqlogs::{await_all, logs, post};
-use common::sink::{Reply, Sink};
+use common::seqlogs::{assert_none_missing, await_all, logs, post};
+use common::sink::Sink;
 
 const LIMIT_MIB: u64 = 48;
 const SPIKE_MIB: u64 = 8;
@@ -27,19 +27,6 @@ const OVERHEAD_MIB: u64 = 32;
 const PER_REQUEST: i64 = 20;
 /// Bytes of body per record.
 const PAD: usize = 1000;
-
-/// `VmRSS` and `VmHWM` (peak) of a process, in KiB.
-fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
 
 struct Load {
     accepted: Vec<i64>,
@@ -117,13 +104,7 @@ fn offer(addr: SocketAddr, transport: Transport, threads: i64, stop: Arc<AtomicB
 fn overload(secs: u64, transport: Transport) {
     let dir = tempfile::tempdir().unwrap();
     // The endpoint takes one request per 100 ms on each of its two threads.
-    let sink = Sink::start(
-        None,
-        Arc::new(|_, _| {
-            std::thread::sleep(Duration::from_millis(100));
-            Reply::status(200)
-        }),
-    );
+    let sink = Sink::start(None, common::sink::slow_ok(Duration::from_millis(100)));
     let config = format!(
         r#"
 receivers:
@@ -148,7 +129,7 @@ service:
         addr = sink.addr
     );
     let weir = Weir::start(dir.path(), &config);
-    let (idle_kib, _) = rss_kib(weir.pid());
+    let (idle_kib, _) = weir.rss_kib();
     let stop = Arc::new(AtomicBool::new(false));
     let clients = {
         let addr = match transport {
@@ -167,7 +148,7 @@ service:
     stop.store(true, Ordering::Relaxed);
     let load = clients.join().unwrap();
     let loaded = started.elapsed();
-    let (_, peak_kib) = rss_kib(weir.pid());
+    let (_, peak_kib) = weir.rss_kib();
     let delivered_during_load = sink.received().len();
 
     let drained = Instant::now();
@@ -209,12 +190,7 @@ service:
         peak_kib <= ceiling_kib,
         "peak RSS {peak_kib} KiB over idle {idle_kib} + limit {LIMIT_MIB} MiB + overhead {OVERHEAD_MIB} MiB"
     );
-    assert!(
-        missing.is_empty(),
-        "{} acknowledged records never arrived, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(10)]
-    );
+    assert_none_missing(&missing, load.accepted.len(), "never arrived");
     assert_eq!(duplicates, 0);
 }
 
@@ -251,7 +227,6 @@ fn grpc_overload_for_60s() {
 /// the body is sent: the client gets 429 and `Retry-After` without writing it.
 #[test]
 fn a_declared_length_is_refused_before_the_body_is_read() {
-    use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let mut sink = Sink::start(None, common::sink::always_ok());
     sink.pause();
@@ -290,16 +265,7 @@ service:
     let held = weir.metric("weir_memory_stage_bytes", &[("stage", "sending_queue")]);
     assert!(held > 0.0, "the in-memory queue's bytes are not reported");
     // Headers only: the answer must come without the body being sent.
-    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        tcp,
-        "POST /v1/logs HTTP/1.1\r\nHost: weir\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100000\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = [0u8; 1024];
-    let n = tcp.read(&mut response).expect("an answer before the body");
-    let response = String::from_utf8_lossy(&response[..n]).to_ascii_lowercase();
+    let response = common::plain::head_only(addr, &[], 100_000);
     assert!(response.starts_with("http/1.1 429"), "{response}");
     assert!(response.contains("retry-after: 3"), "{response}");
 }

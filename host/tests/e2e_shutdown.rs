@@ -135,13 +135,7 @@ fn sigterm_drains_a_full_persistent_queue_to_a_live_endpoint() {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let dir = tempfile::tempdir().unwrap();
-    let sink = Sink::start(
-        None,
-        Arc::new(|_, _| {
-            std::thread::sleep(Duration::from_millis(20));
-            common::sink::Reply::status(200)
-        }),
-    );
+    let sink = Sink::start(None, common::sink::slow_ok(Duration::from_millis(20)));
     let config = format!(
         r#"
 receivers:
@@ -177,11 +171,10 @@ service:
     assert!(weir.stop().success());
     let took = started.elapsed();
     let (_, missing, duplicates) = common::seqlogs::await_all(&sink, &accepted, Duration::ZERO);
-    assert!(
-        missing.is_empty(),
-        "{} of {} acknowledged records were not delivered before exit",
-        missing.len(),
-        accepted.len()
+    common::seqlogs::assert_none_missing(
+        &missing,
+        accepted.len(),
+        "were not delivered before exit",
     );
     assert_eq!(duplicates, 0);
     // The next start finds nothing to replay.

@@ -12,22 +12,16 @@
 //! in turn (`Tasks::drain`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
-
-use bytes::Bytes;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::batch::Batch;
 use super::pipeline::Pipeline;
-use super::stateful::{call_slot, now_unix_nanos};
+use super::stateful::{Slot, Tenants, Ticker, call_slot};
 use crate::Signal;
 use crate::plugin::{CallContext, CallError, ConnectorFactory, ConnectorInstance, Emissions};
 use crate::telemetry::{ComponentLabels, metrics};
-
-/// One tenant's instance; `None` until first used or after it was lost.
-type Slot = Arc<Mutex<Option<ConnectorInstance>>>;
+use bytes::Bytes;
 
 /// A pipeline a connector emits into.
 pub struct Receiving {
@@ -42,7 +36,7 @@ pub struct ConnectorStage {
     id: String,
     factory: ConnectorFactory,
     environment: Arc<str>,
-    tenants: Mutex<HashMap<Arc<str>, Slot>>,
+    tenants: Tenants<ConnectorInstance>,
     /// Set once the receiving pipelines are built; emptied after the final
     /// flush so that they can drain.
     receiving: RwLock<Vec<Receiving>>,
@@ -54,7 +48,7 @@ impl ConnectorStage {
             id: id.to_string(),
             factory,
             environment,
-            tenants: Mutex::default(),
+            tenants: Tenants::default(),
             receiving: RwLock::default(),
         }
     }
@@ -94,7 +88,7 @@ impl ConnectorStage {
         let tenant = batch.tenant.clone();
         let (signal, payload) = (batch.signal, batch.payload.to_vec());
         let stage = self.clone();
-        let slot = self.slot(&tenant);
+        let slot = self.tenants.slot(&tenant);
         let result = tokio::task::spawn_blocking(move || {
             stage.call(&ctx.tenant, &slot, true, |i| {
                 i.consume(&ctx, signal, payload)
@@ -129,7 +123,7 @@ impl ConnectorStage {
         for (tenant, emitted) in self.each(ConnectorInstance::flush).await {
             self.route(&tenant, emitted).await;
         }
-        self.tenants.lock().expect("tenants lock").clear();
+        self.tenants.clear();
         self.receiving.write().expect("receiving lock").clear();
     }
 
@@ -201,37 +195,15 @@ impl ConnectorStage {
             .inc();
     }
 
-    fn slot(&self, tenant: &Arc<str>) -> Slot {
-        self.tenants
-            .lock()
-            .expect("tenants lock")
-            .entry(tenant.clone())
-            .or_default()
-            .clone()
-    }
-
     async fn each(
         self: &Arc<Self>,
         call: impl Fn(&mut ConnectorInstance) -> Result<Emissions, CallError> + Send + 'static,
     ) -> Vec<(Arc<str>, Emissions)> {
         let stage = self.clone();
         tokio::task::spawn_blocking(move || {
-            let slots: Vec<(Arc<str>, Slot)> = stage
+            stage
                 .tenants
-                .lock()
-                .expect("tenants lock")
-                .iter()
-                .map(|(t, s)| (t.clone(), s.clone()))
-                .collect();
-            let mut emitted = Vec::new();
-            for (tenant, slot) in slots {
-                if let Ok(out) = stage.call(&tenant, &slot, false, &call)
-                    && !out.is_empty()
-                {
-                    emitted.push((tenant, out));
-                }
-            }
-            emitted
+                .each(|tenant, slot| stage.call(tenant, slot, false, &call))
         })
         .await
         .unwrap_or_default()
@@ -242,7 +214,7 @@ impl ConnectorStage {
     fn call(
         &self,
         tenant: &str,
-        slot: &Slot,
+        slot: &Slot<ConnectorInstance>,
         start: bool,
         call: impl FnOnce(&mut ConnectorInstance) -> Result<Emissions, CallError>,
     ) -> Result<Emissions, CallError> {
@@ -268,40 +240,29 @@ impl ConnectorStage {
 /// A connector's timer, and what flushes it when its inputs have drained.
 pub struct ConnectorRun {
     stage: Arc<ConnectorStage>,
-    stop: watch::Sender<bool>,
-    ticker: Option<JoinHandle<()>>,
+    ticker: Option<Ticker>,
 }
 
 impl ConnectorRun {
     /// Starts ticking the connector, if it asked for ticks.
     pub fn start(stage: Arc<ConnectorStage>) -> ConnectorRun {
-        let (stop, mut stopped) = watch::channel(false);
         let ticker = stage.tick_interval().map(|interval| {
             let stage = stage.clone();
-            tokio::spawn(async move {
-                let mut timer = tokio::time::interval(interval);
-                timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                timer.tick().await;
-                loop {
-                    tokio::select! {
-                        _ = timer.tick() => stage.tick(now_unix_nanos()).await,
-                        _ = stopped.changed() => return,
-                    }
+            Ticker::start(interval, move |now| {
+                let stage = stage.clone();
+                async move {
+                    stage.tick(now).await;
+                    std::ops::ControlFlow::Continue(())
                 }
             })
         });
-        ConnectorRun {
-            stage,
-            stop,
-            ticker,
-        }
+        ConnectorRun { stage, ticker }
     }
 
     /// Stops the timer (a tick under way finishes first).
     pub async fn stop_ticking(&mut self) {
-        let _ = self.stop.send(true);
         if let Some(ticker) = self.ticker.take() {
-            let _ = ticker.await;
+            ticker.stop().await;
         }
     }
 

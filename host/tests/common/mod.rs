@@ -139,6 +139,19 @@ impl Weir {
         self.child.id()
     }
 
+    /// `VmRSS` and `VmHWM` (peak) of the process, in KiB.
+    pub fn rss_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
     /// `kill -9`: no shutdown, no flush; waits until the process is gone.
     pub fn kill9(mut self) {
         self.child.kill().unwrap();

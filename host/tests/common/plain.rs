@@ -176,3 +176,22 @@ pub fn percentile(latencies: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
 }
+
+/// Sends only the head of an OTLP/HTTP logs request declaring `length`
+/// bytes of body (plus `headers`), and returns the answer, lower-cased: what
+/// the server says before it has read any of the body.
+pub fn head_only(addr: SocketAddr, headers: &[(&str, &str)], length: usize) -> String {
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut head = String::from("POST /v1/logs HTTP/1.1\r\nHost: weir\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Type: application/x-protobuf\r\nContent-Length: {length}\r\n\r\n"
+    ));
+    tcp.write_all(head.as_bytes()).unwrap();
+    let mut response = [0u8; 2048];
+    let n = tcp.read(&mut response).expect("an answer before the body");
+    String::from_utf8_lossy(&response[..n]).to_ascii_lowercase()
+}

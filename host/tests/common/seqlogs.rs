@@ -168,6 +168,18 @@ pub fn tally(sink: &Sink) -> BTreeMap<i64, usize> {
     counts
 }
 
+/// Fails the test when any acknowledged record is `missing` (as
+/// [`await_all`] reports them), saying how many of the `accepted` `what`
+/// ("never arrived") and naming the first few.
+pub fn assert_none_missing(missing: &[i64], accepted: usize, what: &str) {
+    assert!(
+        missing.is_empty(),
+        "{} of {accepted} acknowledged records {what}, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+}
+
 /// Waits until every seq in `accepted` arrived (or `timeout`); returns the
 /// tally, the missing seqs and how many arrived more than once.
 pub fn await_all(

@@ -80,6 +80,15 @@ pub fn always_ok() -> Responder {
     Arc::new(|_, _| Reply::status(200))
 }
 
+/// Answers 200 to everything, after `delay` per request (a live but slow
+/// endpoint).
+pub fn slow_ok(delay: Duration) -> Responder {
+    Arc::new(move |_, _| {
+        std::thread::sleep(delay);
+        Reply::status(200)
+    })
+}
+
 /// A running server; dropping it stops it.
 pub struct Sink {
     pub addr: SocketAddr,

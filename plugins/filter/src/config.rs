@@ -58,6 +58,17 @@ const SIGNALS: &[(&str, &[(&str, Context)])] = &[
     ("logs", &[("log_record", Context::Log)]),
 ];
 
+impl weir_ottl::processor::PerSignal for Config {
+    fn configured(&self, signal: weir_plugin_sdk::processor::Signal) -> bool {
+        use weir_plugin_sdk::processor::Signal;
+        !match signal {
+            Signal::Traces => self.traces.is_empty(),
+            Signal::Metrics => self.metrics.is_empty(),
+            Signal::Logs => self.logs.is_empty(),
+        }
+    }
+}
+
 impl Config {
     /// Parses and checks the component's config block (as JSON).
     pub fn parse(config_json: &str) -> Result<Config, String> {

@@ -3,7 +3,8 @@
 //! ([`parser`]), checked against their context when the config loads
 //! ([`check`]: unknown functions, wrong arity, unknown paths and bad
 //! regexes are errors with a column), and run over decoded OTLP requests
-//! ([`walk`], [`eval`], [`editors`]). The grammar is in `GRAMMAR.md`.
+//! ([`walk`], [`eval`], [`editors`]); [`processor`] is the part of the
+//! plugins' `Guest` they share. The grammar is in `GRAMMAR.md`.
 
 pub mod ast;
 pub mod check;
@@ -15,6 +16,7 @@ pub mod infer;
 pub mod lexer;
 pub mod parser;
 pub mod paths;
+pub mod processor;
 pub mod program;
 pub mod value;
 pub mod walk;

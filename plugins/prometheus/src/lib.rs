@@ -36,10 +36,12 @@ use std::sync::Mutex;
 use prost::Message;
 use serde::Deserialize;
 use weir_plugin_sdk::exporter::{
-    Batch, Context, Destination, ExporterInfo, Guest, Outgoing, PluginError, Signal, Signals, host,
+    Batch, Context, Destination, ExporterInfo, Guest, Outgoing, PluginError, Signal, Signals,
 };
 use weir_plugin_sdk::otlp;
-use weir_plugin_sdk::prometheus::{Options, check_label_names, convert, remote_write};
+use weir_plugin_sdk::prometheus::{
+    Options, check_label_names, convert, remote_write, report_dropped,
+};
 
 /// `{enabled: bool}` blocks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -137,35 +139,22 @@ impl Guest for PrometheusExporter {
                 "prometheus exports metrics only".to_owned(),
             ));
         }
-        let config = CONFIG
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        let config = CONFIG.lock().unwrap_or_else(|e| e.into_inner());
+        let config = config
+            .as_ref()
             .ok_or_else(|| PluginError::Rejected("encode called before init".to_owned()))?;
         let mut totals = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
         let totals = totals.get_or_insert_with(Default::default);
         let (body, report) =
-            encode(&config, &batch.payload, totals).map_err(PluginError::Rejected)?;
-        if report.delta_points > 0 {
-            host::counter_add("delta_points_dropped", report.delta_points);
-        }
-        if report.exponential_histogram_points > 0 {
-            host::counter_add(
-                "exponential_histogram_points_dropped",
-                report.exponential_histogram_points,
-            );
-        }
-        if report.delta_points + report.exponential_histogram_points > 0 {
-            host::log(
-                host::Level::Warn,
-                &format!(
-                    "not kept: {} non-monotonic delta points and {} exponential histogram points (use cumulative temporality) from {}",
-                    report.delta_points,
-                    report.exponential_histogram_points,
-                    report.dropped_metrics.join(", ")
-                ),
-            );
-        }
+            encode(config, &batch.payload, totals).map_err(PluginError::Rejected)?;
+        report_dropped(&report, |r| {
+            format!(
+                "not kept: {} non-monotonic delta points and {} exponential histogram points (use cumulative temporality) from {}",
+                r.delta_points,
+                r.exponential_histogram_points,
+                r.dropped_metrics.join(", ")
+            )
+        });
         Ok(body
             .map(|body| Outgoing {
                 path: String::new(),

@@ -18,9 +18,10 @@ use std::sync::Mutex;
 
 use prost::Message;
 use weir_plugin_sdk::exporter::{
-    Batch, Context, Destination, ExporterInfo, Guest, Outgoing, PluginError, Signal, Signals, host,
+    Batch, Context, Destination, ExporterInfo, Guest, Outgoing, PluginError, Signal, Signals,
 };
 use weir_plugin_sdk::otlp;
+use weir_plugin_sdk::prometheus::report_dropped;
 
 pub use config::Config;
 pub use convert::Report;
@@ -102,32 +103,19 @@ impl Guest for RemoteWriteExporter {
                 "prometheusremotewrite exports metrics only".to_owned(),
             ));
         }
-        let config = CONFIG
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        let config = CONFIG.lock().unwrap_or_else(|e| e.into_inner());
+        let config = config
+            .as_ref()
             .ok_or_else(|| PluginError::Rejected("encode called before init".to_owned()))?;
-        let (out, report) = encode(&config, &batch.payload).map_err(PluginError::Rejected)?;
-        if report.delta_points > 0 {
-            host::counter_add("delta_points_dropped", report.delta_points);
-        }
-        if report.exponential_histogram_points > 0 {
-            host::counter_add(
-                "exponential_histogram_points_dropped",
-                report.exponential_histogram_points,
-            );
-        }
-        if report.delta_points + report.exponential_histogram_points > 0 {
-            host::log(
-                host::Level::Warn,
-                &format!(
-                    "not sent: {} delta points and {} exponential histogram points (remote write 1.0 has no form for them; use cumulative temporality) from {}",
-                    report.delta_points,
-                    report.exponential_histogram_points,
-                    report.dropped_metrics.join(", ")
-                ),
-            );
-        }
+        let (out, report) = encode(config, &batch.payload).map_err(PluginError::Rejected)?;
+        report_dropped(&report, |r| {
+            format!(
+                "not sent: {} delta points and {} exponential histogram points (remote write 1.0 has no form for them; use cumulative temporality) from {}",
+                r.delta_points,
+                r.exponential_histogram_points,
+                r.dropped_metrics.join(", ")
+            )
+        });
         Ok(out)
     }
 }

@@ -24,6 +24,18 @@ async fn client(addr: std::net::SocketAddr) -> tonic::client::Grpc<Channel> {
     tonic::client::Grpc::new(channel)
 }
 
+/// A receiver whose gRPC messages may be up to `mib` MiB.
+async fn start_with_max_recv_mib(mib: u64) -> super::Harness {
+    let mut config = super::config(0, None);
+    config
+        .protocols
+        .grpc
+        .as_mut()
+        .unwrap()
+        .max_recv_msg_size_mib = Some(mib);
+    start_with(config).await
+}
+
 pub(super) async fn export(
     client: &mut tonic::client::Grpc<Channel>,
     path: &'static str,
@@ -100,14 +112,7 @@ async fn exhausted_is_resource_exhausted_with_retry_info() {
 
 #[tokio::test]
 async fn over_the_limit_is_resource_exhausted_without_retry_info() {
-    let mut config = super::config(0, None);
-    config
-        .protocols
-        .grpc
-        .as_mut()
-        .unwrap()
-        .max_recv_msg_size_mib = Some(1);
-    let h = start_with(config).await;
+    let h = start_with_max_recv_mib(1).await;
     let mut c = client(h.grpc()).await;
     let status = export(&mut c, TRACES, vec![0; 2 * 1024 * 1024])
         .await
@@ -128,14 +133,7 @@ async fn over_the_limit_is_resource_exhausted_without_retry_info() {
 
 #[tokio::test]
 async fn a_message_without_room_is_refused_by_its_length_prefix() {
-    let mut config = super::config(0, None);
-    config
-        .protocols
-        .grpc
-        .as_mut()
-        .unwrap()
-        .max_recv_msg_size_mib = Some(64);
-    let h = start_with(config).await;
+    let h = start_with_max_recv_mib(64).await;
     let mut c = client(h.grpc()).await;
     // Room: the declared length was asked about, then the message taken.
     let body = traces_bytes(3);

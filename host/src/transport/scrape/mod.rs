@@ -4,7 +4,6 @@
 //! Prometheus to scrape. One server per endpoint, shared by the old and new
 //! pipelines across a reload, so the port stays bound and the series stay.
 
-mod remote_write;
 mod server;
 mod store;
 

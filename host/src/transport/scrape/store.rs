@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use prost::Message;
 
-use super::remote_write::{Label, STALE_NAN, WriteRequest, type_word};
+use weir_remote_write::{Label, STALE_NAN, WriteRequest, type_word};
 
 /// One series' latest sample.
 #[derive(Debug, Clone, Copy)]
@@ -209,8 +209,8 @@ fn escape_help(v: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::remote_write::{MetricMetadata, Sample, TimeSeries};
     use super::*;
+    use weir_remote_write::{MetricMetadata, Sample, TimeSeries};
 
     fn series(name: &str, labels: &[(&str, &str)], value: f64, ts: i64) -> TimeSeries {
         let mut all = vec![Label {

@@ -56,3 +56,23 @@ pub fn check_label_names<'a>(
     }
     Ok(())
 }
+
+/// Counts the points of a batch that have no Prometheus form
+/// (`weir_plugin_counter_total{name="delta_points_dropped"}`,
+/// `exponential_histogram_points_dropped`) and, when there were any, logs
+/// once the line `explain` makes of the report.
+pub fn report_dropped(report: &convert::Report, explain: impl FnOnce(&convert::Report) -> String) {
+    use crate::exporter::host;
+    if report.delta_points > 0 {
+        host::counter_add("delta_points_dropped", report.delta_points);
+    }
+    if report.exponential_histogram_points > 0 {
+        host::counter_add(
+            "exponential_histogram_points_dropped",
+            report.exponential_histogram_points,
+        );
+    }
+    if report.delta_points + report.exponential_histogram_points > 0 {
+        host::log(host::Level::Warn, &explain(report));
+    }
+}
