@@ -177,9 +177,12 @@ service:
     );
     assert!(load.refused > 0, "the load never hit the limit");
     assert_eq!(load.hinted, load.refused, "a refusal without a retry hint");
+    // The run offers 10x; a short run on a loaded machine offers
+    // less (the clients share the cores with weir), so 3x there.
+    let overload_factor = if secs >= 60 { 10.0 } else { 3.0 };
     assert!(
-        offered_items >= 5.0 * delivered_items,
-        "the load was not an overload ({offered_items} offered, {delivered_items} accepted)"
+        offered_items >= overload_factor * delivered_items,
+        "the load was not a {overload_factor}x overload ({offered_items} offered, {delivered_items} accepted)"
     );
     assert!(
         peak_in_use <= ((LIMIT_MIB - SPIKE_MIB) * 1024 * 1024) as f64,
