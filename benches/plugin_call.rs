@@ -11,35 +11,9 @@ use weir::plugin::{CallContext, PluginEngine, PluginLimits, builtin_bytes};
 use weir::test_util;
 
 const SPANS: usize = 1024;
-const CONFIG: &str =
-    r#"{"actions":[{"key":"org_name","value":"XPLG-benchmarker-dev-tag-test","action":"insert"}]}"#;
-
-/// The attributes processor's `insert` on the wire format, natively: the
-/// plugin's algorithm without the sandbox.
-fn native_wire_insert(payload: &[u8]) -> Vec<u8> {
-    use weir::test_util::kv;
-    let value = kv("org_name", "XPLG-benchmarker-dev-tag-test")
-        .value
-        .unwrap()
-        .encode_to_vec();
-    let edited = weir_wire::edit_items(weir_wire::Signal::Traces, payload, |kind, item, out| {
-        let field = kind.attributes_field();
-        let present = weir_wire::FieldReader::new(item, 0).flatten().any(|f| {
-            f.number == field
-                && weir_wire::key_value(f.value)
-                    .map(|(k, _)| k == b"org_name")
-                    .unwrap_or(false)
-        });
-        if present {
-            return weir_wire::ItemEdit::Keep;
-        }
-        out.extend_from_slice(item);
-        weir_wire::put_key_value(out, field, b"org_name", &value);
-        weir_wire::ItemEdit::Replaced
-    })
-    .expect("valid request");
-    edited.unwrap_or_else(|| payload.to_vec())
-}
+#[path = "common/attributes_insert.rs"]
+mod attributes_insert;
+use attributes_insert::{CONFIG, inserted_value, native_wire_insert};
 
 /// The same insert by decoding and re-encoding the whole request.
 fn native_insert(payload: &[u8]) -> Vec<u8> {
@@ -58,7 +32,10 @@ fn native_insert(payload: &[u8]) -> Vec<u8> {
 }
 
 fn bench(c: &mut Criterion) {
+    // The allocator set up as the collector's `main` does.
+    weir::malloc::tune();
     let payload = test_util::encode(&test_util::traces(SPANS, 10));
+    let value = inserted_value();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -94,7 +71,7 @@ fn bench(c: &mut Criterion) {
         "plugin and native edits differ"
     );
     assert_eq!(
-        canonical(&native_wire_insert(&payload)),
+        canonical(&native_wire_insert(&payload, &value)),
         native_insert(&payload),
         "wire and prost edits differ"
     );
@@ -118,7 +95,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("native_wire_edit", |b| {
         b.iter_batched(
             || (),
-            |()| native_wire_insert(&payload),
+            |()| native_wire_insert(&payload, &value),
             BatchSize::PerIteration,
         )
     });

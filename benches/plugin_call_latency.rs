@@ -13,34 +13,13 @@
 
 use std::time::{Duration, Instant};
 
-use prost::Message;
 use weir::Signal;
 use weir::plugin::{CallContext, PluginEngine, PluginLimits, builtin_bytes};
 use weir::test_util;
 
-const CONFIG: &str =
-    r#"{"actions":[{"key":"org_name","value":"XPLG-benchmarker-dev-tag-test","action":"insert"}]}"#;
-
-/// As in `plugin_call.rs`: the plugin's algorithm without the sandbox.
-fn native_wire_insert(payload: &[u8], value: &[u8]) -> Vec<u8> {
-    let edited = weir_wire::edit_items(weir_wire::Signal::Traces, payload, |kind, item, out| {
-        let field = kind.attributes_field();
-        let present = weir_wire::FieldReader::new(item, 0).flatten().any(|f| {
-            f.number == field
-                && weir_wire::key_value(f.value)
-                    .map(|(k, _)| k == b"org_name")
-                    .unwrap_or(false)
-        });
-        if present {
-            return weir_wire::ItemEdit::Keep;
-        }
-        out.extend_from_slice(item);
-        weir_wire::put_key_value(out, field, b"org_name", value);
-        weir_wire::ItemEdit::Replaced
-    })
-    .expect("valid request");
-    edited.unwrap_or_else(|| payload.to_vec())
-}
+#[path = "common/attributes_insert.rs"]
+mod attributes_insert;
+use attributes_insert::{CONFIG, inserted_value, native_wire_insert};
 
 /// CPU time of the whole process (all threads), from /proc/self/stat: on a
 /// loaded machine, wall time includes waiting for a core.
@@ -75,6 +54,8 @@ fn report(name: &str, mut times: Vec<Duration>, cpu: Duration) {
 }
 
 fn main() {
+    // The allocator set up as the collector's `main` does.
+    weir::malloc::tune();
     let n: usize = std::env::var("N")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -85,10 +66,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024);
     let payload = test_util::encode(&test_util::traces(spans, 10));
-    let value = test_util::kv("org_name", "XPLG-benchmarker-dev-tag-test")
-        .value
-        .unwrap()
-        .encode_to_vec();
+    let value = inserted_value();
     println!("payload {} bytes, {spans} spans", payload.len());
 
     if mode != "native" {
