@@ -13,38 +13,12 @@ use std::time::{Duration, Instant};
 use common::Weir;
 use common::sink::{Received, Reply, Sink, always_ok};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::common::v1::any_value;
 use prost::Message;
 
 /// A logs request whose records carry `seq` = `first..first+count`.
 fn logs(first: i64, count: i64) -> Vec<u8> {
-    let records = (first..first + count)
-        .map(|seq| LogRecord {
-            time_unix_nano: 1_700_000_000_000_000_000 + seq as u64,
-            body: Some(AnyValue {
-                value: Some(any_value::Value::StringValue(format!("line {seq}"))),
-            }),
-            attributes: vec![KeyValue {
-                key: "seq".into(),
-                value: Some(AnyValue {
-                    value: Some(any_value::Value::IntValue(seq)),
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        })
-        .collect();
-    ExportLogsServiceRequest {
-        resource_logs: vec![ResourceLogs {
-            scope_logs: vec![ScopeLogs {
-                log_records: records,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-    .encode_to_vec()
+    common::seqlogs::logs(first, count, 0)
 }
 
 /// POSTs OTLP protobuf; the status and the `Retry-After` header.
