@@ -19,7 +19,9 @@ use super::batch::Batch;
 use super::pipeline::Pipeline;
 use super::stateful::{Slot, Tenants, Ticker, call_slot};
 use crate::Signal;
-use crate::plugin::{CallContext, CallError, ConnectorFactory, ConnectorInstance, Emissions};
+use crate::plugin::{
+    CallContext, CallError, ConnectorFactory, ConnectorInstance, Emissions, run_blocking,
+};
 use crate::telemetry::{ComponentLabels, metrics};
 use bytes::Bytes;
 
@@ -89,13 +91,13 @@ impl ConnectorStage {
         let (signal, payload) = (batch.signal, batch.payload.to_vec());
         let stage = self.clone();
         let slot = self.tenants.slot(&tenant);
-        let result = tokio::task::spawn_blocking(move || {
+        let result = run_blocking(move || {
             stage.call(&ctx.tenant, &slot, true, |i| {
                 i.consume(&ctx, signal, payload)
             })
         })
         .await
-        .unwrap_or_else(|e| Err(CallError::Trap(format!("host task failed: {e}"))));
+        .unwrap_or_else(|e| Err(CallError::Trap(e)));
         match result {
             Ok(emitted) => self.route(&tenant, emitted).await,
             Err(e) => {
@@ -200,7 +202,7 @@ impl ConnectorStage {
         call: impl Fn(&mut ConnectorInstance) -> Result<Emissions, CallError> + Send + 'static,
     ) -> Vec<(Arc<str>, Emissions)> {
         let stage = self.clone();
-        tokio::task::spawn_blocking(move || {
+        run_blocking(move || {
             stage
                 .tenants
                 .each(|tenant, slot| stage.call(tenant, slot, false, &call))

@@ -4,6 +4,7 @@
 //! traps, times out or hits the cap fails alone and its instance is replaced.
 
 mod bindings;
+mod blocking;
 pub mod capabilities;
 mod connector;
 mod disk_cache;
@@ -19,6 +20,7 @@ mod state;
 mod stateful;
 mod world;
 
+pub use blocking::run_blocking;
 pub use capabilities::{FileGrant, Grants};
 pub use connector::{ConnectorFactory, ConnectorInstance, Emissions};
 pub use disk_cache::{CACHE_ENV, DiskCache};

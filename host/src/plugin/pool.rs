@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use wasmtime::{Engine, Store};
 
 use super::bindings::types::{Batch as WitBatch, Outgoing, PluginError};
+use super::blocking::run_blocking;
 use super::capabilities::Grants;
 use super::error::{CallError, LoadError, OutputTooLarge};
 use super::instance::{Instance, StartError, new_instance};
@@ -106,8 +107,7 @@ impl<W: World> Pool<W> {
         &self.shared.component
     }
 
-    /// Runs `call` on an idle (or fresh) instance, blocking this worker (or a
-    /// blocking thread on a current-thread runtime).
+    /// Runs `call` on an idle (or fresh) instance (see [`run_blocking`]).
     async fn run<R: Send + 'static>(
         &self,
         function: &'static str,
@@ -125,20 +125,9 @@ impl<W: World> Pool<W> {
             .await
             .expect("pool semaphore never closes");
         let shared = self.shared.clone();
-        // On a multi-threaded runtime the call runs where the batch is, on
-        // this worker (its other tasks move to another): handing it to a
-        // blocking thread on the other core made each call fetch the batch
-        // and the guest's memory through the caches of both (p50 0.70 ms
-        // against 0.40 ms pinned to one core, 1,024 spans).
-        let on_workers = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        let result = if on_workers {
-            tokio::task::block_in_place(|| shared.call_blocking(function, call))
-        } else {
-            tokio::task::spawn_blocking(move || shared.call_blocking(function, call))
-                .await
-                .unwrap_or_else(|e| Err(CallError::Trap(format!("host task failed: {e}"))))
-        };
+        let result = run_blocking(move || shared.call_blocking(function, call))
+            .await
+            .unwrap_or_else(|e| Err(CallError::Trap(e)));
         count_call(&self.shared.component, function, &result);
         result
     }

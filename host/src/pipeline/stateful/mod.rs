@@ -22,7 +22,9 @@ use super::chain::Chain;
 use super::pipeline::Pipeline;
 use super::tail::Tail;
 use crate::Signal;
-use crate::plugin::{CallContext, CallError, Outputs, ProcessorPool, StatefulInstance};
+use crate::plugin::{
+    CallContext, CallError, Outputs, ProcessorPool, StatefulInstance, run_blocking,
+};
 use crate::telemetry::ComponentLabels;
 
 /// A stateful processor of one pipeline: its instances by tenant.
@@ -58,11 +60,9 @@ impl StatefulStage {
         let tenant: Arc<str> = Arc::from(ctx.tenant.as_str());
         let slot = self.tenants.slot(&tenant);
         let stage = self.clone();
-        tokio::task::spawn_blocking(move || {
-            stage.call(&tenant, &slot, true, |i| i.process(&ctx, signal, payload))
-        })
-        .await
-        .unwrap_or_else(|e| Err(CallError::Trap(format!("host task failed: {e}"))))
+        run_blocking(move || stage.call(&tenant, &slot, true, |i| i.process(&ctx, signal, payload)))
+            .await
+            .unwrap_or_else(|e| Err(CallError::Trap(e)))
     }
 
     /// `tick` on every tenant's instance: what each released.
@@ -80,7 +80,7 @@ impl StatefulStage {
         call: impl Fn(&mut StatefulInstance) -> Result<Outputs, CallError> + Send + 'static,
     ) -> Vec<(Arc<str>, Outputs)> {
         let stage = self.clone();
-        tokio::task::spawn_blocking(move || {
+        run_blocking(move || {
             // A tenant without a live instance holds nothing: skipped.
             stage
                 .tenants
