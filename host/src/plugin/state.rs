@@ -3,7 +3,6 @@
 //! who it is.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -69,26 +68,22 @@ pub struct MemoryCap {
     accounted: usize,
 }
 
-/// Linear memory of every live plugin instance in the process, summed
-/// (`weir_plugin_memory_bytes`). The memory limiter takes it into account.
-static INSTANCE_MEMORY: AtomicUsize = AtomicUsize::new(0);
-
-/// Bytes of linear memory the live plugin instances hold.
+/// Bytes of linear memory the live plugin instances of the process hold,
+/// summed: the `weir_plugin_memory_bytes` gauge, which the memory limiter
+/// takes into account.
 pub fn instance_memory_bytes() -> usize {
-    INSTANCE_MEMORY.load(Ordering::Relaxed)
+    usize::try_from(metrics().plugin_memory_bytes.get()).unwrap_or(0)
 }
 
 impl MemoryCap {
     fn account(&mut self, grown: usize) {
         self.accounted += grown;
-        INSTANCE_MEMORY.fetch_add(grown, Ordering::Relaxed);
         metrics().plugin_memory_bytes.inc_by(grown as i64);
     }
 }
 
 impl Drop for MemoryCap {
     fn drop(&mut self) {
-        INSTANCE_MEMORY.fetch_sub(self.accounted, Ordering::Relaxed);
         metrics().plugin_memory_bytes.dec_by(self.accounted as i64);
     }
 }
